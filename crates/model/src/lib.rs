@@ -1,0 +1,153 @@
+//! Wire types and domain rules shared by the Unishop storefront and API.
+//!
+//! Field names follow the legacy Unishop contract (camelCase JSON, null fields omitted), so a type
+//! here can be read from and written to the old backend as well as ours. Additions to that contract
+//! are optional fields, which keeps every extension additive.
+
+mod money;
+mod problem;
+mod validation;
+
+pub use money::format_price;
+pub use problem::{FieldError, Problem, PROBLEM_CONTENT_TYPE};
+pub use validation::{normalise_email, EmailError, MAX_EMAIL_LEN};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The response header naming the region whose API answered.
+pub const REGION_HEADER: &str = "x-unishop-region";
+
+/// A product of the catalogue.
+///
+/// `price` is the legacy field (a number of dollars); `priceCents` is exact and is what our API
+/// computes with. A legacy backend sends neither `priceCents` nor `category`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Product {
+    pub uuid: Uuid,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub price: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_cents: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// What the image shows, for shoppers who cannot see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_alt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+}
+
+impl Product {
+    /// The exact price in cents, derived from the legacy `price` when `priceCents` is absent.
+    pub fn cents(&self) -> i64 {
+        self.price_cents
+            .unwrap_or_else(|| (self.price * 100.0).round() as i64)
+    }
+}
+
+/// A shopper's account as the API shows it (never with a password).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub uuid: Uuid,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+}
+
+/// `POST /user`: older legacy pages send only `email`, newer ones the names too.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SignupRequest {
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+}
+
+/// `POST /user/login`: the legacy contract identifies a shopper by email alone.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct LoginRequest {
+    pub email: String,
+}
+
+/// A reference to a product by uuid; any other field the client sends along is ignored.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ProductRef {
+    pub uuid: Uuid,
+}
+
+/// Body of the legacy `POST` and `DELETE /unicorns/basket`: the user, and the product to add or
+/// remove (the legacy backend uses only the first entry of `unicorns`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct BasketChange {
+    pub uuid: Uuid,
+    pub unicorns: Vec<ProductRef>,
+}
+
+/// A user's basket in the legacy shape: a set of products.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Basket {
+    pub uuid: Uuid,
+    pub unicorns: Vec<ProductRef>,
+}
+
+/// `GET /health`: which region answered, and whether it is fit to serve.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Health {
+    pub region: String,
+    pub status: String,
+    pub version: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_product_without_extensions_reads_and_prices_in_cents() {
+        let json = r#"{"uuid":"6f1c3e2a-0000-4000-8000-000000000001","name":"UnicornFloat","price":100.0}"#;
+        let product: Product = serde_json::from_str(json).expect("legacy product parses");
+        assert_eq!(product.cents(), 10_000);
+        assert_eq!(product.category, None);
+    }
+
+    #[test]
+    fn product_omits_missing_fields_and_uses_camel_case() {
+        let product = Product {
+            uuid: Uuid::nil(),
+            name: "Float".into(),
+            description: None,
+            price: 12.5,
+            price_cents: Some(1250),
+            image: None,
+            image_alt: None,
+            category: None,
+        };
+        let json = serde_json::to_value(&product).expect("serialises");
+        assert_eq!(json["priceCents"], 1250);
+        assert!(json.get("description").is_none());
+        assert!(json.get("image").is_none());
+    }
+
+    #[test]
+    fn basket_change_ignores_extra_fields_the_legacy_page_sends() {
+        let json = r#"{"uuid":"00000000-0000-4000-8000-000000000000",
+            "unicorns":[{"uuid":"00000000-0000-4000-8000-000000000001","name":"x","price":100}]}"#;
+        let change: BasketChange = serde_json::from_str(json).expect("parses");
+        assert_eq!(change.unicorns.len(), 1);
+    }
+
+    #[test]
+    fn signup_accepts_email_only() {
+        let signup: SignupRequest = serde_json::from_str(r#"{"email":"a@b.co"}"#).expect("parses");
+        assert_eq!(signup.first_name, None);
+    }
+}

@@ -1,0 +1,5 @@
+//! Pieces shared by several pages.
+
+pub mod error_panel;
+pub mod header;
+pub mod product_card;

@@ -1,0 +1,11 @@
+use leptos::prelude::*;
+
+/// Any address the shop does not have.
+#[component]
+pub fn NotFoundPage() -> impl IntoView {
+    view! {
+        <h1 class="page-title">"Page not found"</h1>
+        <p>"There is nothing at this address. The unicorns are all in the catalogue."</p>
+        <p><a href="/">"Back to the catalogue"</a></p>
+    }
+}

@@ -1,0 +1,170 @@
+//! `cargo xtask bench`: figures about the product, printed one line per measurement.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::process::{repo_root, run};
+
+/// The most the storefront may ship (wasm + js + css, brotli), in bytes.
+pub const BUNDLE_BUDGET_BR: usize = 150_000;
+
+/// Sizes of the storefront's release bundle, in bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BundleSizes {
+    pub wasm_raw: usize,
+    pub wasm_gz: usize,
+    pub wasm_br: usize,
+    pub js_br: usize,
+    pub css_br: usize,
+}
+
+impl BundleSizes {
+    pub fn total_br(&self) -> usize {
+        self.wasm_br + self.js_br + self.css_br
+    }
+
+    /// The line `cargo xtask bench` prints.
+    pub fn line(&self) -> String {
+        format!(
+            "bundle: wasm_raw={} wasm_gz={} wasm_br={} js_br={} css_br={} total_br={}",
+            self.wasm_raw,
+            self.wasm_gz,
+            self.wasm_br,
+            self.js_br,
+            self.css_br,
+            self.total_br()
+        )
+    }
+}
+
+/// Builds the storefront for release into `dist/`.
+pub fn build_release() -> Result<PathBuf, String> {
+    run(Command::new("trunk")
+        .args(["build", "--release"])
+        .current_dir(repo_root()))?;
+    Ok(repo_root().join("dist"))
+}
+
+/// Measures the wasm, js and css files Trunk wrote at the top of `dist`.
+pub fn bundle_sizes(dist: &Path) -> Result<BundleSizes, String> {
+    let entries =
+        std::fs::read_dir(dist).map_err(|e| format!("cannot read {}: {e}", dist.display()))?;
+    let mut sizes = BundleSizes::default();
+    let mut seen_wasm = false;
+    for entry in entries {
+        let path = entry
+            .map_err(|e| format!("cannot read {}: {e}", dist.display()))?
+            .path();
+        let Some(extension) = path.extension().and_then(|e| e.to_str()) else {
+            continue;
+        };
+        if !matches!(extension, "wasm" | "js" | "css") {
+            continue;
+        }
+        let bytes =
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let brotli = brotli_size(&bytes)?;
+        match extension {
+            "wasm" => {
+                seen_wasm = true;
+                sizes.wasm_raw += bytes.len();
+                sizes.wasm_gz += gzip_size(&bytes)?;
+                sizes.wasm_br += brotli;
+            }
+            "js" => sizes.js_br += brotli,
+            _ => sizes.css_br += brotli,
+        }
+    }
+    if !seen_wasm {
+        return Err(format!(
+            "{} holds no .wasm file: build the storefront first",
+            dist.display()
+        ));
+    }
+    Ok(sizes)
+}
+
+fn gzip_size(bytes: &[u8]) -> Result<usize, String> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).map_err(|e| format!("gzip: {e}"))?;
+    encoder
+        .finish()
+        .map(|out| out.len())
+        .map_err(|e| format!("gzip: {e}"))
+}
+
+fn brotli_size(bytes: &[u8]) -> Result<usize, String> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)
+        .map_err(|e| format!("brotli: {e}"))?;
+    Ok(out.len())
+}
+
+/// Fails when the bundle is over budget.
+pub fn check_budget(sizes: &BundleSizes) -> Result<(), String> {
+    if sizes.total_br() > BUNDLE_BUDGET_BR {
+        return Err(format!(
+            "the storefront bundle is {} bytes (brotli), over the budget of {BUNDLE_BUDGET_BR}",
+            sizes.total_br()
+        ));
+    }
+    println!(
+        "  bundle budget: {} of {BUNDLE_BUDGET_BR} bytes (brotli) used",
+        sizes.total_br()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measures_each_kind_of_file_and_ignores_the_rest() {
+        let dist = std::env::temp_dir().join(format!("unishop-bench-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dist).expect("temp dir");
+        let wasm: Vec<u8> = (0..4096u32).map(|i| (i % 7) as u8).collect();
+        std::fs::write(dist.join("app-1a2b_bg.wasm"), &wasm).expect("write");
+        std::fs::write(dist.join("app-1a2b.js"), "export default 1;".repeat(50)).expect("write");
+        std::fs::write(dist.join("style-9f.css"), "body{margin:0}".repeat(50)).expect("write");
+        std::fs::write(dist.join("index.html"), "<html></html>".repeat(500)).expect("write");
+        let sizes = bundle_sizes(&dist).expect("measured");
+        std::fs::remove_dir_all(&dist).expect("clean up");
+        assert_eq!(sizes.wasm_raw, 4096);
+        assert!(sizes.wasm_br > 0 && sizes.wasm_br < sizes.wasm_raw);
+        assert!(sizes.wasm_gz > 0 && sizes.wasm_gz < sizes.wasm_raw);
+        assert!(sizes.js_br > 0 && sizes.css_br > 0);
+        assert_eq!(sizes.total_br(), sizes.wasm_br + sizes.js_br + sizes.css_br);
+        assert!(sizes.line().starts_with("bundle: wasm_raw=4096 "));
+    }
+
+    #[test]
+    fn an_empty_dist_is_an_error() {
+        let dist = std::env::temp_dir().join(format!("unishop-bench-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dist).expect("temp dir");
+        let result = bundle_sizes(&dist);
+        std::fs::remove_dir_all(&dist).expect("clean up");
+        assert!(result.unwrap_err().contains("no .wasm file"));
+    }
+
+    #[test]
+    fn budget_refuses_an_oversized_bundle() {
+        let sizes = BundleSizes {
+            wasm_br: BUNDLE_BUDGET_BR,
+            js_br: 1,
+            ..Default::default()
+        };
+        assert!(check_budget(&sizes).is_err());
+        let sizes = BundleSizes {
+            wasm_br: 100,
+            ..Default::default()
+        };
+        assert!(check_budget(&sizes).is_ok());
+    }
+}

@@ -1,0 +1,77 @@
+//! Unishop's developer commands, run as `cargo xtask <command>`.
+
+mod bench;
+mod dev;
+mod process;
+mod setup;
+mod test;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Unishop's developer commands: set up, run, test and measure the shop.",
+    long_about = None
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install what building, running and testing the shop needs (skips what is already there).
+    Setup {
+        /// Install only what `dev` needs (no browser, no test packages).
+        #[arg(long)]
+        dev_only: bool,
+    },
+    /// Run the shop locally: the API on :3000 and the storefront on http://127.0.0.1:8080.
+    Dev,
+    /// Run every check and test of the project (what CI runs); ends with a summary line.
+    Test,
+    /// Measure the product and print one line per figure.
+    Bench {
+        /// What to measure.
+        #[arg(value_enum, default_value = "bundle")]
+        what: BenchTarget,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum BenchTarget {
+    /// The storefront's release bundle sizes (raw, gzip and brotli).
+    Bundle,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Task::Setup { dev_only } => setup::setup(if dev_only {
+            setup::Scope::Dev
+        } else {
+            setup::Scope::Test
+        }),
+        Task::Dev => dev::dev(),
+        Task::Test => test::test(),
+        Task::Bench { what } => match what {
+            BenchTarget::Bundle => bench_bundle(),
+        },
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn bench_bundle() -> Result<(), String> {
+    setup::setup(setup::Scope::Dev)?;
+    let dist = bench::build_release()?;
+    let sizes = bench::bundle_sizes(&dist)?;
+    println!("{}", sizes.line());
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! Running the tools xtask drives: each command is echoed before it runs, and a failure names the
+//! command and how it ended.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// The workspace root (xtask lives one folder below it).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Cargo's target folder, honouring `CARGO_TARGET_DIR`.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| {
+            if dir.is_absolute() {
+                dir
+            } else {
+                repo_root().join(dir)
+            }
+        })
+        .unwrap_or_else(|| repo_root().join("target"))
+}
+
+/// A command line as a person would type it, for messages.
+pub fn describe(command: &Command) -> String {
+    let mut words = vec![command.get_program().to_string_lossy().into_owned()];
+    words.extend(command.get_args().map(|a| a.to_string_lossy().into_owned()));
+    words.join(" ")
+}
+
+/// Runs a command to completion, its output going straight to the terminal.
+pub fn run(command: &mut Command) -> Result<(), String> {
+    let line = describe(command);
+    println!("  $ {line}");
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot start `{line}`: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{line}` failed ({status})"))
+    }
+}
+
+/// Runs a command, echoing its output as it comes and handing every line (stdout and stderr) to
+/// `on_line`, for commands whose output says how many tests ran.
+pub fn run_watching(command: &mut Command, mut on_line: impl FnMut(&str)) -> Result<(), String> {
+    let line = describe(command);
+    println!("  $ {line}");
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start `{line}`: {e}"))?;
+    let (sender, receiver) = std::sync::mpsc::channel::<(bool, String)>();
+    let mut readers = Vec::new();
+    for (is_err, stream) in [
+        (
+            false,
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ),
+        (
+            true,
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ),
+    ] {
+        let Some(stream) = stream else { continue };
+        let sender = sender.clone();
+        readers.push(std::thread::spawn(move || {
+            for text in BufReader::new(stream).lines().map_while(Result::ok) {
+                if sender.send((is_err, text)).is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    drop(sender);
+    for (is_err, text) in receiver {
+        if is_err {
+            eprintln!("{text}");
+        } else {
+            println!("{text}");
+        }
+        on_line(&text);
+    }
+    for reader in readers {
+        let _ = reader.join();
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for `{line}`: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{line}` failed ({status})"))
+    }
+}
+
+/// The first line a command prints, or `None` when it cannot run (not installed).
+pub fn first_line_of(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(args).output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    text.lines().next().map(|l| l.trim().to_owned())
+}
+
+/// A child process in a process group of its own, so that stopping it also stops whatever it
+/// started (trunk's cargo builds, for example).
+pub struct Service {
+    pub name: &'static str,
+    child: Child,
+}
+
+impl Service {
+    pub fn spawn(name: &'static str, command: &mut Command) -> Result<Self, String> {
+        use std::os::unix::process::CommandExt;
+        let line = describe(command);
+        println!("  $ {line} &");
+        let child = command
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot start {name} (`{line}`): {e}"))?;
+        Ok(Service { name, child })
+    }
+
+    /// Whether the process has ended, and how.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Asks the whole group to stop (SIGTERM), then forces it after a grace period.
+    pub fn stop(&mut self) {
+        if self.exited().is_some() {
+            return;
+        }
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        for _ in 0..50 {
+            if self.exited().is_some() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Whether something accepts connections on `address` now.
+pub fn port_open(address: &str) -> bool {
+    std::net::TcpStream::connect(address).is_ok()
+}

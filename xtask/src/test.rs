@@ -1,0 +1,147 @@
+//! `cargo xtask test`: every test of the project, in the order that fails fastest, ending with one
+//! summary line that counts the tests run.
+
+use std::process::Command;
+use std::time::Instant;
+
+use crate::bench::{build_release, bundle_sizes, check_budget};
+use crate::process::{repo_root, run, run_watching, target_dir};
+use crate::setup::{setup, Scope};
+
+/// Tests counted from the runners' own output.
+#[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    passed: usize,
+    failed: usize,
+}
+
+impl Counts {
+    /// Reads a runner's summary line: cargo's `test result: ok. 12 passed; 0 failed; ...` or
+    /// node's `# pass 3` / `# fail 0`.
+    fn read(&mut self, line: &str) {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            for part in rest.split([';', '.']) {
+                let mut words = part.split_whitespace();
+                if let (Some(number), Some(kind)) = (words.next(), words.next()) {
+                    if let Ok(n) = number.parse::<usize>() {
+                        match kind {
+                            "passed" => self.passed += n,
+                            "failed" => self.failed += n,
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        } else if let Some(n) = line.strip_prefix("# pass ") {
+            self.passed += n.trim().parse::<usize>().unwrap_or(0);
+        } else if let Some(n) = line.strip_prefix("# fail ") {
+            self.failed += n.trim().parse::<usize>().unwrap_or(0);
+        }
+    }
+}
+
+pub fn test() -> Result<(), String> {
+    let started = Instant::now();
+    setup(Scope::Test)?;
+    let root = repo_root();
+    let mut counts = Counts::default();
+    let mut timings: Vec<(String, f64)> = Vec::new();
+    let mut step = |name: &str, action: &mut dyn FnMut(&mut Counts) -> Result<(), String>| {
+        println!("\ntest: {name}");
+        let began = Instant::now();
+        let result = action(&mut counts);
+        timings.push((name.to_owned(), began.elapsed().as_secs_f64()));
+        result.map_err(|e| format!("{name}: {e}"))
+    };
+
+    let outcome = (|| {
+        step("formatting", &mut |_| {
+            run(Command::new("cargo")
+                .args(["fmt", "--all", "--", "--check"])
+                .current_dir(&root))
+        })?;
+        step("clippy", &mut |_| {
+            run(Command::new("cargo")
+                .args([
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ])
+                .current_dir(&root))
+        })?;
+        step("unit and HTTP tests", &mut |counts| {
+            run_watching(
+                Command::new("cargo")
+                    .args(["test", "--workspace"])
+                    .current_dir(&root),
+                |line| counts.read(line),
+            )
+        })?;
+        step("storefront release build and size budget", &mut |_| {
+            let dist = build_release()?;
+            let sizes = bundle_sizes(&dist)?;
+            println!("  {}", sizes.line());
+            check_budget(&sizes)
+        })?;
+        step("end-to-end in Chromium", &mut |counts| {
+            run_watching(
+                Command::new("node")
+                    .args(["--test", "--test-concurrency=1", "e2e/"])
+                    .env("UNISHOP_API_BIN", target_dir().join("debug/unishop-api"))
+                    .env("UNISHOP_DIST", root.join("dist"))
+                    .current_dir(&root),
+                |line| counts.read(line),
+            )
+        })
+    })();
+
+    println!("\ntest: steps");
+    for (name, seconds) in &timings {
+        println!("  {seconds:>7.1} s  {name}");
+    }
+    println!("  {:>7.1} s  in all", started.elapsed().as_secs_f64());
+    match outcome {
+        Ok(()) => {
+            println!("tests: {} passed, {} failed", counts.passed, counts.failed);
+            if counts.failed > 0 || counts.passed == 0 {
+                return Err("the runners reported failures or ran nothing".to_owned());
+            }
+            Ok(())
+        }
+        Err(error) => {
+            println!(
+                "tests: {} passed, {} failed",
+                counts.passed,
+                counts.failed.max(1)
+            );
+            Err(error)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Counts;
+
+    #[test]
+    fn counts_cargo_and_node_summaries() {
+        let mut counts = Counts::default();
+        counts.read("test result: ok. 12 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s");
+        counts
+            .read("test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out");
+        counts.read("# pass 4");
+        counts.read("# fail 1");
+        counts.read("running 12 tests");
+        assert_eq!(
+            counts,
+            Counts {
+                passed: 19,
+                failed: 3
+            }
+        );
+    }
+}
