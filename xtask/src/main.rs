@@ -2,7 +2,10 @@
 
 mod bench;
 mod dev;
+mod failover;
+mod infra;
 mod process;
+mod release;
 mod setup;
 mod test;
 
@@ -31,6 +34,16 @@ enum Task {
     Dev,
     /// Run every check and test of the project (what CI runs); ends with a summary line.
     Test,
+    /// Check the CloudFormation templates, guard rules and CloudFront functions offline.
+    CheckInfra,
+    /// Publish the storefront to both regions' site buckets (see infra/README.md).
+    Release(release::ReleaseArgs),
+    /// Re-publish an earlier release's index.html and config.json in both buckets.
+    Rollback(release::RollbackArgs),
+    /// Move writes and the databases to the standby region (see infra/RUNBOOK.md).
+    Failover(failover::FailoverArgs),
+    /// Move writes and the databases back to the primary region.
+    Failback(failover::FailoverArgs),
     /// Measure the product and print one line per figure.
     Bench {
         /// What to measure.
@@ -55,6 +68,11 @@ fn main() -> std::process::ExitCode {
         }),
         Task::Dev => dev::dev(),
         Task::Test => test::test(),
+        Task::CheckInfra => infra::check_infra(&process::repo_root()),
+        Task::Release(args) => release::release(&args),
+        Task::Rollback(args) => release::rollback(&args),
+        Task::Failover(args) => failover::failover(&args),
+        Task::Failback(args) => failover::failback(&args),
         Task::Bench { what } => match what {
             BenchTarget::Bundle => bench_bundle(),
         },

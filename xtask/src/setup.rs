@@ -38,6 +38,7 @@ pub fn setup(scope: Scope) -> Result<(), String> {
             ("wasm-opt", wasm_opt),
             ("chromium and chromedriver", chromium),
             ("e2e packages", e2e_packages),
+            ("infrastructure tools", crate::infra::setup_infra_tools),
         ],
     };
     let total = steps.len();

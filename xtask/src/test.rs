@@ -87,6 +87,13 @@ pub fn test() -> Result<(), String> {
             println!("  {}", sizes.line());
             check_budget(&sizes)
         })?;
+        step("infrastructure: cfn-lint, cfn-guard, CloudFront functions", &mut |_| {
+            crate::infra::check_infra(&root)
+        })?;
+        step("release to two S3 buckets (moto) and failover dry run", &mut |_| {
+            crate::release::test_release_against_moto(&root)?;
+            crate::failover::test_failover_dry_run()
+        })?;
         step("end-to-end in Chromium", &mut |counts| {
             run_watching(
                 Command::new("node")
