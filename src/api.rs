@@ -1,16 +1,26 @@
-//! Every HTTP call of the storefront: where the API is, JSON in and out, timeouts, and turning
-//! failures into messages a shopper can act on. Pages ask this module for data and never build
-//! URLs themselves.
+//! Every HTTP call of the storefront: where the API is, JSON in and out, tokens, idempotency keys,
+//! timeouts, falling back to the standby base, and turning failures into messages a shopper can
+//! act on. Pages ask this module for data and never build URLs themselves.
+//!
+//! The same calls work against our API and against a backend that speaks only the legacy
+//! contract; which one answered is learnt at login (a legacy login returns no token).
 
 use std::sync::{Arc, Mutex};
 
-use gloo_net::http::{Request, RequestBuilder, Response};
+use gloo_net::http::{Method, RequestBuilder, Response};
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
-use unishop_model::{Problem, Product, REGION_HEADER};
+use serde::Serialize;
+use unishop_model::{
+    Basket, BasketChange, Cart, CartLine, FieldError, Health, LoginRequest, MergeRequest,
+    MergeResult, Order, PlaceOrder, Problem, Product, ProductRef, Session, SetQuantity,
+    ShippingAddress, SignupRequest, User, IDEMPOTENCY_KEY_HEADER, REGION_HEADER,
+};
+use uuid::Uuid;
 use web_sys::{AbortSignal, RequestCache};
 
 use crate::config::{ApiConfig, ConfigError};
+use crate::session::{Backend, StoredSession};
 
 /// How long one call may take before the shopper is told the shop is not answering.
 const TIMEOUT_MS: u32 = 10_000;
@@ -25,16 +35,75 @@ pub enum ApiError {
     #[error("This copy of the shop is set up wrongly ({0}).")]
     Config(#[from] ConfigError),
     #[error("{detail}")]
-    Rejected { status: u16, detail: String },
+    Rejected {
+        status: u16,
+        detail: String,
+        fields: Vec<FieldError>,
+    },
     #[error("The shop sent an answer this page cannot read.")]
     Unreadable,
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Rejected { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Worth sending again to the standby: the primary did not answer, or failed on its side.
+    fn is_outage(&self) -> bool {
+        match self {
+            ApiError::Unreachable | ApiError::TimedOut => true,
+            ApiError::Rejected { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+}
+
+/// One call: method, path below the API base, and what goes with it.
+struct Call<'a> {
+    method: Method,
+    path: String,
+    body: Option<String>,
+    token: Option<&'a str>,
+    idempotency_key: Option<&'a str>,
+}
+
+impl<'a> Call<'a> {
+    fn new(method: Method, path: impl Into<String>) -> Self {
+        Call {
+            method,
+            path: path.into(),
+            body: None,
+            token: None,
+            idempotency_key: None,
+        }
+    }
+
+    fn json(mut self, body: &impl Serialize) -> Self {
+        self.body = serde_json::to_string(body).ok();
+        self
+    }
+
+    fn auth(mut self, session: &'a StoredSession) -> Self {
+        self.token = session.token.as_deref();
+        self
+    }
+
+    fn idempotency_key(mut self, key: &'a str) -> Self {
+        self.idempotency_key = Some(key);
+        self
+    }
 }
 
 /// The API client, shared through context.
 #[derive(Clone)]
 pub struct Api {
     config: Arc<Mutex<Option<ApiConfig>>>,
-    /// The region that served the latest response (or the configured one until a response names it).
+    catalogue: Arc<Mutex<Option<Vec<Product>>>>,
+    /// The region that served the latest response (the configured one until a response names it).
     pub region: RwSignal<Option<String>>,
 }
 
@@ -42,22 +111,24 @@ impl Api {
     pub fn new() -> Self {
         Self {
             config: Arc::new(Mutex::new(None)),
+            catalogue: Arc::new(Mutex::new(None)),
             region: RwSignal::new(None),
         }
     }
 
     /// The deployment's `config.json`, fetched once per page load (again after a failure).
     pub async fn config(&self) -> Result<ApiConfig, ApiError> {
-        if let Some(config) = self.cached_config() {
+        if let Some(config) = self.config.lock().ok().and_then(|c| c.clone()) {
             return Ok(config);
         }
         // Absolute, so that a deep link such as /product/x still finds the site's own file.
-        let response = send(Request::get("/config.json").cache(RequestCache::NoCache)).await?;
+        let response = send(
+            RequestBuilder::new("/config.json").cache(RequestCache::NoCache),
+            None,
+        )
+        .await?;
         if !response.ok() {
-            return Err(ApiError::Config(ConfigError::Malformed(format!(
-                "answered {}",
-                response.status()
-            ))));
+            return Err(ConfigError::Malformed(format!("answered {}", response.status())).into());
         }
         let text = response.text().await.map_err(|_| ApiError::Unreadable)?;
         let config = ApiConfig::parse(&text)?;
@@ -70,23 +141,271 @@ impl Api {
         Ok(config)
     }
 
-    fn cached_config(&self) -> Option<ApiConfig> {
-        self.config.lock().ok().and_then(|cached| cached.clone())
-    }
+    // ----- catalogue -----
 
-    /// The catalogue.
+    /// The whole catalogue, fetched once per page load (again after a failure).
     pub async fn products(&self) -> Result<Vec<Product>, ApiError> {
-        self.get_json("/unicorns/").await
+        if let Some(products) = self.catalogue.lock().ok().and_then(|c| c.clone()) {
+            return Ok(products);
+        }
+        let products: Vec<Product> = self.json(Call::new(Method::GET, "/unicorns/")).await?;
+        if let Ok(mut cached) = self.catalogue.lock() {
+            *cached = Some(products.clone());
+        }
+        Ok(products)
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
-        let config = self.config().await?;
-        let response = send(Request::get(&config.url(path))).await?;
-        self.note_region(&response);
-        if !response.ok() {
-            return Err(rejection(&response).await);
+    /// One product, or `None` when the catalogue has no such uuid.
+    pub async fn product(&self, uuid: Uuid) -> Result<Option<Product>, ApiError> {
+        Ok(self.products().await?.into_iter().find(|p| p.uuid == uuid))
+    }
+
+    // ----- accounts -----
+
+    /// Creates an account (a legacy backend ignores the password).
+    pub async fn signup(&self, request: &SignupRequest) -> Result<User, ApiError> {
+        self.json(Call::new(Method::POST, "/user").json(request))
+            .await
+    }
+
+    /// Logs in; a response without a token means the backend speaks only the legacy contract.
+    pub async fn login(&self, request: &LoginRequest) -> Result<StoredSession, ApiError> {
+        let value: serde_json::Value = self
+            .json(Call::new(Method::POST, "/user/login").json(request))
+            .await?;
+        if value.get("token").is_some() {
+            let session: Session =
+                serde_json::from_value(value).map_err(|_| ApiError::Unreadable)?;
+            Ok(StoredSession {
+                user: session.user,
+                token: Some(session.token),
+                expires_at: session.expires_at,
+                backend: Backend::Unishop,
+            })
+        } else {
+            let user: User = serde_json::from_value(value).map_err(|_| ApiError::Unreadable)?;
+            Ok(StoredSession {
+                user,
+                token: None,
+                expires_at: 0,
+                backend: Backend::Legacy,
+            })
         }
+    }
+
+    // ----- cart -----
+
+    /// The shopper's server cart as lines.
+    pub async fn cart(&self, session: &StoredSession) -> Result<Vec<CartLine>, ApiError> {
+        match session.backend {
+            Backend::Unishop => {
+                let cart: Cart = self
+                    .json(Call::new(Method::GET, "/cart").auth(session))
+                    .await?;
+                Ok(lines_of(&cart))
+            }
+            Backend::Legacy => {
+                let path = format!("/unicorns/basket/{}", session.user.uuid);
+                // The legacy Lambda answers `null` for a user without a basket.
+                let basket: Option<Basket> = self.json(Call::new(Method::GET, path)).await?;
+                Ok(basket
+                    .map(|b| {
+                        b.unicorns
+                            .iter()
+                            .map(|r| CartLine {
+                                uuid: r.uuid,
+                                quantity: 1,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default())
+            }
+        }
+    }
+
+    /// Sets a line's quantity (a legacy basket holds each product once, whatever the quantity).
+    pub async fn set_quantity(
+        &self,
+        session: &StoredSession,
+        product: Uuid,
+        quantity: u32,
+    ) -> Result<Vec<CartLine>, ApiError> {
+        match session.backend {
+            Backend::Unishop => {
+                let call = Call::new(Method::PUT, format!("/cart/items/{product}"))
+                    .auth(session)
+                    .json(&SetQuantity { quantity });
+                Ok(lines_of(&self.json::<Cart>(call).await?))
+            }
+            Backend::Legacy => {
+                self.legacy_basket_change(Method::POST, session, product)
+                    .await?;
+                self.cart(session).await
+            }
+        }
+    }
+
+    pub async fn remove(
+        &self,
+        session: &StoredSession,
+        product: Uuid,
+    ) -> Result<Vec<CartLine>, ApiError> {
+        match session.backend {
+            Backend::Unishop => {
+                let call =
+                    Call::new(Method::DELETE, format!("/cart/items/{product}")).auth(session);
+                Ok(lines_of(&self.json::<Cart>(call).await?))
+            }
+            Backend::Legacy => {
+                self.legacy_basket_change(Method::DELETE, session, product)
+                    .await?;
+                self.cart(session).await
+            }
+        }
+    }
+
+    /// Folds a guest cart into the server cart at login. Returns the merged lines and the
+    /// products the server did not know (dropped, and said so).
+    pub async fn merge(
+        &self,
+        session: &StoredSession,
+        lines: &[CartLine],
+    ) -> Result<(Vec<CartLine>, Vec<Uuid>), ApiError> {
+        match session.backend {
+            Backend::Unishop => {
+                let call =
+                    Call::new(Method::POST, "/cart/merge")
+                        .auth(session)
+                        .json(&MergeRequest {
+                            items: lines.to_vec(),
+                        });
+                let merged: MergeResult = self.json(call).await?;
+                Ok((lines_of(&merged.cart), merged.unknown))
+            }
+            Backend::Legacy => {
+                for line in lines {
+                    self.legacy_basket_change(Method::POST, session, line.uuid)
+                        .await?;
+                }
+                Ok((self.cart(session).await?, Vec::new()))
+            }
+        }
+    }
+
+    async fn legacy_basket_change(
+        &self,
+        method: Method,
+        session: &StoredSession,
+        product: Uuid,
+    ) -> Result<(), ApiError> {
+        let change = BasketChange {
+            uuid: session.user.uuid,
+            unicorns: vec![ProductRef { uuid: product }],
+        };
+        // Success is any 2xx: an empty body (Spring) or a JSON string (Lambda).
+        self.call(Call::new(method, "/unicorns/basket").json(&change))
+            .await
+            .map(drop)
+    }
+
+    // ----- orders -----
+
+    pub async fn place_order(
+        &self,
+        session: &StoredSession,
+        shipping: ShippingAddress,
+        idempotency_key: &str,
+    ) -> Result<Order, ApiError> {
+        let call = Call::new(Method::POST, "/orders")
+            .auth(session)
+            .idempotency_key(idempotency_key)
+            .json(&PlaceOrder { shipping });
+        self.json(call).await
+    }
+
+    pub async fn orders(&self, session: &StoredSession) -> Result<Vec<Order>, ApiError> {
+        self.json(Call::new(Method::GET, "/orders").auth(session))
+            .await
+    }
+
+    pub async fn order(&self, session: &StoredSession, id: &str) -> Result<Order, ApiError> {
+        self.json(Call::new(Method::GET, format!("/orders/{id}")).auth(session))
+            .await
+    }
+
+    // ----- status -----
+
+    /// `/health` of each configured API base: (label, base, answer).
+    pub async fn health_of_each(
+        &self,
+    ) -> Result<Vec<(String, Result<Health, ApiError>)>, ApiError> {
+        let config = self.config().await?;
+        let mut bases = vec![("Primary".to_owned(), config.url("/health"))];
+        if let Some(standby) = config.standby_url("/health") {
+            bases.push(("Standby".to_owned(), standby));
+        }
+        let mut answers = Vec::new();
+        for (label, url) in bases {
+            let answer = async {
+                let response =
+                    send(RequestBuilder::new(&url).cache(RequestCache::NoStore), None).await?;
+                if !response.ok() {
+                    return Err(rejection(&response).await);
+                }
+                response
+                    .json::<Health>()
+                    .await
+                    .map_err(|_| ApiError::Unreadable)
+            }
+            .await;
+            answers.push((label, answer));
+        }
+        Ok(answers)
+    }
+
+    // ----- plumbing -----
+
+    async fn json<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, ApiError> {
+        let response = self.call(call).await?;
         response.json().await.map_err(|_| ApiError::Unreadable)
+    }
+
+    /// Sends a call to the primary base and, when that fails for want of a server, to the
+    /// standby base with the same idempotency key, so a retried write is applied once.
+    async fn call(&self, call: Call<'_>) -> Result<Response, ApiError> {
+        let config = self.config().await?;
+        let first = self.send_to(&config.url(&call.path), &call).await;
+        let result = match (&first, config.standby_url(&call.path)) {
+            (Err(error), Some(standby)) if error.is_outage() => self.send_to(&standby, &call).await,
+            _ => first,
+        };
+        if let Err(ApiError::Unreachable | ApiError::TimedOut) = result {
+            // The next attempt (Retry) fetches the catalogue again rather than trusting a cache.
+            if let Ok(mut cached) = self.catalogue.lock() {
+                *cached = None;
+            }
+        }
+        result
+    }
+
+    async fn send_to(&self, url: &str, call: &Call<'_>) -> Result<Response, ApiError> {
+        let mut request = RequestBuilder::new(url).method(call.method.clone());
+        if let Some(token) = call.token {
+            request = request.header("Authorization", &format!("Bearer {token}"));
+        }
+        if let Some(key) = call.idempotency_key {
+            request = request.header(IDEMPOTENCY_KEY_HEADER, key);
+        }
+        if call.body.is_some() {
+            request = request.header("Content-Type", "application/json");
+        }
+        let response = send(request, call.body.clone()).await?;
+        self.note_region(&response);
+        if response.ok() {
+            Ok(response)
+        } else {
+            Err(rejection(&response).await)
+        }
     }
 
     fn note_region(&self, response: &Response) {
@@ -104,40 +423,67 @@ impl Default for Api {
     }
 }
 
-async fn send(request: RequestBuilder) -> Result<Response, ApiError> {
-    let timeout = AbortSignal::timeout_with_u32(TIMEOUT_MS);
-    request
-        .abort_signal(Some(&timeout))
-        .send()
-        .await
-        .map_err(|error| {
-            if timeout.aborted() {
-                ApiError::TimedOut
-            } else {
-                leptos::logging::warn!("request failed: {error}");
-                ApiError::Unreachable
-            }
+fn lines_of(cart: &Cart) -> Vec<CartLine> {
+    cart.items
+        .iter()
+        .map(|item| CartLine {
+            uuid: item.uuid,
+            quantity: item.quantity,
         })
+        .collect()
+}
+
+async fn send(request: RequestBuilder, body: Option<String>) -> Result<Response, ApiError> {
+    let timeout = AbortSignal::timeout_with_u32(TIMEOUT_MS);
+    let request = request.abort_signal(Some(&timeout));
+    let sent = match body {
+        Some(body) => match request.body(body) {
+            Ok(request) => request.send().await,
+            Err(_) => return Err(ApiError::Unreadable),
+        },
+        None => request.send().await,
+    };
+    sent.map_err(|error| {
+        if timeout.aborted() {
+            ApiError::TimedOut
+        } else {
+            leptos::logging::warn!("request failed: {error}");
+            ApiError::Unreachable
+        }
+    })
 }
 
 /// Reads a failed response: our API explains itself in a problem document, other servers may not.
 async fn rejection(response: &Response) -> ApiError {
     let status = response.status();
     let problem = response.json::<Problem>().await.ok();
+    let fields = problem
+        .as_ref()
+        .map(|p| p.errors.clone())
+        .unwrap_or_default();
     let detail = match problem {
-        Some(problem) if !problem.detail.is_empty() => capitalise(&problem.detail),
+        Some(problem) if !problem.detail.is_empty() => sentence(&problem.detail),
         _ if status >= 500 => {
             "The shop is having trouble right now. Try again in a moment.".to_owned()
         }
         _ => format!("The shop refused the request (status {status})."),
     };
-    ApiError::Rejected { status, detail }
+    ApiError::Rejected {
+        status,
+        detail,
+        fields,
+    }
 }
 
-fn capitalise(text: &str) -> String {
+/// A server detail as a sentence: capital first letter, final full stop.
+fn sentence(text: &str) -> String {
     let mut chars = text.chars();
-    match chars.next() {
+    let mut out: String = match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
     }
+    out
 }

@@ -13,6 +13,9 @@ pub struct ApiConfig {
     pub host: String,
     /// The region this copy of the site was published to.
     pub region: String,
+    /// Where to send a call again when `host` does not answer (`/api-standby` behind CloudFront);
+    /// none in the legacy shape.
+    pub standby_host: Option<String>,
 }
 
 /// Why `config.json` could not be used.
@@ -29,6 +32,8 @@ struct RawConfig {
     host: String,
     #[serde(default)]
     region: Option<String>,
+    #[serde(default, rename = "standbyHost")]
+    standby_host: Option<String>,
 }
 
 impl ApiConfig {
@@ -36,22 +41,39 @@ impl ApiConfig {
     pub fn parse(json: &str) -> Result<Self, ConfigError> {
         let raw: RawConfig =
             serde_json::from_str(json).map_err(|e| ConfigError::Malformed(e.to_string()))?;
-        let host = raw.host.trim();
-        let lower = host.to_ascii_lowercase();
-        let absolute = lower.starts_with("http://") || lower.starts_with("https://");
-        if !(absolute || host.is_empty() || host.starts_with('/')) || host.starts_with("//") {
-            return Err(ConfigError::BadHost(raw.host));
-        }
+        let standby_host = match raw.standby_host {
+            Some(standby) if !standby.trim().is_empty() => Some(clean_host(&standby)?),
+            _ => None,
+        };
         Ok(ApiConfig {
-            host: host.trim_end_matches('/').to_owned(),
+            host: clean_host(&raw.host)?,
             region: raw.region.unwrap_or_default().trim().to_owned(),
+            standby_host,
         })
+    }
+
+    /// The URL of an API path on the standby base, when one is configured.
+    pub fn standby_url(&self, path: &str) -> Option<String> {
+        self.standby_host
+            .as_ref()
+            .map(|host| format!("{host}/{}", path.trim_start_matches('/')))
     }
 
     /// The URL of an API path (`/unicorns/`), with exactly one slash between base and path.
     pub fn url(&self, path: &str) -> String {
         format!("{}/{}", self.host, path.trim_start_matches('/'))
     }
+}
+
+/// Checks a base URL and drops its trailing slashes.
+fn clean_host(raw: &str) -> Result<String, ConfigError> {
+    let host = raw.trim();
+    let lower = host.to_ascii_lowercase();
+    let absolute = lower.starts_with("http://") || lower.starts_with("https://");
+    if !(absolute || host.is_empty() || host.starts_with('/')) || host.starts_with("//") {
+        return Err(ConfigError::BadHost(raw.to_owned()));
+    }
+    Ok(host.trim_end_matches('/').to_owned())
 }
 
 #[cfg(test)]
@@ -74,6 +96,23 @@ mod tests {
         let same_origin = ApiConfig::parse(r#"{"host": ""}"#).expect("parses");
         assert_eq!(same_origin.url("/health"), "/health");
         assert_eq!(same_origin.region, "");
+        assert_eq!(same_origin.standby_url("/health"), None);
+    }
+
+    #[test]
+    fn reads_the_extended_shape_with_a_standby_base() {
+        let config = ApiConfig::parse(
+            r#"{"host": "/api", "region": "us-east-1", "standbyHost": "/api-standby/"}"#,
+        )
+        .expect("parses");
+        assert_eq!(
+            config.standby_url("orders").as_deref(),
+            Some("/api-standby/orders")
+        );
+        assert!(matches!(
+            ApiConfig::parse(r#"{"host": "/api", "standbyHost": "standby"}"#),
+            Err(ConfigError::BadHost(_))
+        ));
     }
 
     #[test]

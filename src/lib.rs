@@ -1,12 +1,18 @@
 //! The Unicorn Shop storefront: a Leptos single-page app compiled to WebAssembly.
 //!
-//! `config` and other plain modules hold the logic with ordinary tests; `api` owns every HTTP call;
+//! Plain modules hold the logic with ordinary tests (`config`, `guest_cart`, `catalogue_query`,
+//! `checkout`, `session`); `api` owns every HTTP call; `state` is the context the pages share;
 //! `pages` has one file per route and `components` the pieces they share.
 
 pub mod api;
 mod app;
+pub mod catalogue_query;
+pub mod checkout;
 pub mod components;
 pub mod config;
+pub mod guest_cart;
 pub mod pages;
+pub mod session;
+pub mod state;
 
 pub use app::App;

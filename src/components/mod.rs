@@ -1,5 +1,6 @@
 //! Pieces shared by several pages.
 
 pub mod error_panel;
+pub mod field;
 pub mod header;
 pub mod product_card;

@@ -1,13 +1,16 @@
 use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use unishop_model::SortOrder;
 
 use crate::api::Api;
+use crate::catalogue_query::{categories, CatalogueQuery};
 use crate::components::error_panel::ErrorPanel;
 use crate::components::product_card::{ProductCard, ProductCardPlaceholder};
 
 /// How many placeholders stand in for the catalogue while it loads.
 const PLACEHOLDER_CARDS: usize = 10;
 
-/// `/`: the catalogue grid.
+/// `/`: the catalogue grid, with search, category and sort kept in the query string.
 #[component]
 pub fn CataloguePage() -> impl IntoView {
     let api = expect_context::<Api>();
@@ -15,6 +18,41 @@ pub fn CataloguePage() -> impl IntoView {
         let api = api.clone();
         async move { api.products().await }
     });
+    let params = use_query_map();
+    let query = Memo::new(move |_| {
+        params.with(|p| CatalogueQuery::from_params(p.get("q"), p.get("category"), p.get("sort")))
+    });
+    let navigate = use_navigate();
+    let go = move |query: CatalogueQuery| navigate(&query.to_url(), Default::default());
+    let search_text = RwSignal::new(query.get_untracked().q);
+    Effect::new(move |_| search_text.set(query.get().q));
+
+    let on_search = {
+        let go = go.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            go(CatalogueQuery {
+                q: search_text.get_untracked(),
+                ..query.get_untracked()
+            });
+        }
+    };
+    let on_category = {
+        let go = go.clone();
+        move |ev| {
+            go(CatalogueQuery {
+                category: event_target_value(&ev),
+                ..query.get_untracked()
+            })
+        }
+    };
+    let on_sort = move |ev| {
+        go(CatalogueQuery {
+            sort: SortOrder::parse(&event_target_value(&ev)),
+            ..query.get_untracked()
+        })
+    };
+
     let placeholders = || {
         view! {
             <ul class="product-grid" aria-busy="true">
@@ -25,29 +63,80 @@ pub fn CataloguePage() -> impl IntoView {
         }
     };
     view! {
-        <h1 class="page-title">"Unicorns for every day"</h1>
+        <h1 class="page-title" tabindex="-1">"Unicorns for every day"</h1>
+        <form class="filters" role="search" on:submit=on_search>
+            <div class="field">
+                <label for="search">"Search"</label>
+                <input id="search" type="search" name="q" bind:value=search_text />
+            </div>
+            <button type="submit">"Search"</button>
+            <div class="field">
+                <label for="category">"Category"</label>
+                <select id="category" on:change=on_category>
+                    <option value="" selected=move || query.with(|q| q.category.is_empty())>"All categories"</option>
+                    {move || {
+                        let current = query.with(|q| q.category.clone());
+                        products
+                            .get()
+                            .and_then(Result::ok)
+                            .map(|all| {
+                                categories(&all)
+                                    .into_iter()
+                                    .map(|c| {
+                                        let selected = c == current;
+                                        view! { <option value=c.clone() selected=selected>{c.clone()}</option> }
+                                    })
+                                    .collect_view()
+                            })
+                    }}
+                </select>
+            </div>
+            <div class="field">
+                <label for="sort">"Sort by"</label>
+                <select id="sort" on:change=on_sort>
+                    {[("", "Featured"), ("name", "Name"), ("price", "Price, low to high"), ("-price", "Price, high to low")]
+                        .into_iter()
+                        .map(|(value, label)| {
+                            let selected = move || query.with(|q| q.sort.map_or("", SortOrder::as_str) == value);
+                            view! { <option value=value selected=selected>{label}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+        </form>
         <Transition fallback=placeholders>
             {move || {
                 products
                     .get()
                     .map(|result| match result {
-                        Ok(products) => {
-                            view! {
-                                <ul class="product-grid">
-                                    {products
-                                        .into_iter()
-                                        .map(|product| view! { <li><ProductCard product /></li> })
-                                        .collect_view()}
-                                </ul>
+                        Ok(all) => {
+                            let shown = query.with(|q| q.apply(&all));
+                            if shown.is_empty() {
+                                view! {
+                                    <div class="empty-result" role="status">
+                                        <p>"No unicorns match your search."</p>
+                                        <a href="/" class="button-link">"Clear filters"</a>
+                                    </div>
+                                }
+                                    .into_any()
+                            } else {
+                                view! {
+                                    <p class="result-count" role="status">
+                                        {format!("{} products", shown.len())}
+                                    </p>
+                                    <ul class="product-grid">
+                                        {shown
+                                            .into_iter()
+                                            .map(|product| view! { <li><ProductCard product /></li> })
+                                            .collect_view()}
+                                    </ul>
+                                }
+                                    .into_any()
                             }
-                                .into_any()
                         }
                         Err(error) => {
                             view! {
-                                <ErrorPanel
-                                    message=error.to_string()
-                                    on_retry=move || products.refetch()
-                                />
+                                <ErrorPanel message=error.to_string() on_retry=move || products.refetch() />
                             }
                                 .into_any()
                         }

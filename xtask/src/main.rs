@@ -1,5 +1,6 @@
 //! Unishop's developer commands, run as `cargo xtask <command>`.
 
+mod api_checks;
 mod bench;
 mod dev;
 mod failover;
@@ -56,6 +57,8 @@ enum Task {
 enum BenchTarget {
     /// The storefront's release bundle sizes (raw, gzip and brotli).
     Bundle,
+    /// The API under load on loopback (wrk), against a static server's ceiling.
+    Api,
 }
 
 fn main() -> std::process::ExitCode {
@@ -75,6 +78,7 @@ fn main() -> std::process::ExitCode {
         Task::Failback(args) => failover::failback(&args),
         Task::Bench { what } => match what {
             BenchTarget::Bundle => bench_bundle(),
+            BenchTarget::Api => api_checks::bench_api(&process::repo_root()),
         },
     };
     match result {

@@ -5,12 +5,18 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// The workspace root (xtask lives one folder below it).
+/// The workspace root: the nearest folder, from the current one up, that holds `xtask/Cargo.toml`.
+///
+/// Found at run time rather than baked in at build time, because one target folder may serve
+/// several clones of the repository (CI shares one), and a binary built for another clone must
+/// not act on that clone.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+    let start = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    start
+        .ancestors()
+        .find(|dir| dir.join("xtask/Cargo.toml").is_file())
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
+        .unwrap_or(start)
 }
 
 /// Cargo's target folder, honouring `CARGO_TARGET_DIR`.

@@ -38,6 +38,10 @@ pub fn setup(scope: Scope) -> Result<(), String> {
             ("wasm-opt", wasm_opt),
             ("chromium and chromedriver", chromium),
             ("e2e packages", e2e_packages),
+            (
+                "API test tools (schemathesis, wrk)",
+                crate::api_checks::setup_api_tools,
+            ),
             ("infrastructure tools", crate::infra::setup_infra_tools),
         ],
     };

@@ -81,19 +81,27 @@ pub fn test() -> Result<(), String> {
                 |line| counts.read(line),
             )
         })?;
+        step(
+            "API against its OpenAPI document (schemathesis)",
+            &mut |_| crate::api_checks::run_schemathesis(&target_dir().join("debug/unishop-api")),
+        )?;
         step("storefront release build and size budget", &mut |_| {
             let dist = build_release()?;
             let sizes = bundle_sizes(&dist)?;
             println!("  {}", sizes.line());
             check_budget(&sizes)
         })?;
-        step("infrastructure: cfn-lint, cfn-guard, CloudFront functions", &mut |_| {
-            crate::infra::check_infra(&root)
-        })?;
-        step("release to two S3 buckets (moto) and failover dry run", &mut |_| {
-            crate::release::test_release_against_moto(&root)?;
-            crate::failover::test_failover_dry_run()
-        })?;
+        step(
+            "infrastructure: cfn-lint, cfn-guard, CloudFront functions",
+            &mut |_| crate::infra::check_infra(&root),
+        )?;
+        step(
+            "release to two S3 buckets (moto) and failover dry run",
+            &mut |_| {
+                crate::release::test_release_against_moto(&root)?;
+                crate::failover::test_failover_dry_run()
+            },
+        )?;
         step("end-to-end in Chromium", &mut |counts| {
             run_watching(
                 Command::new("node")

@@ -1,4 +1,5 @@
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::Parser;
 
@@ -31,6 +32,30 @@ pub struct Config {
     /// `sqlite::memory:`.
     #[arg(long, env = "UNISHOP_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
+
+    /// The key that signs login tokens (at least 32 characters). Every region must share it, so a
+    /// token issued by one is accepted by the other. Without it (or a key file), a key is
+    /// generated once as `token.key` beside the database file (per process for `sqlite::memory:`).
+    #[arg(long, env = "UNISHOP_TOKEN_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub token_key: Option<Secret>,
+
+    /// A file holding the token key, for secrets mounted as files.
+    #[arg(long, env = "UNISHOP_TOKEN_KEY_FILE", conflicts_with = "token_key")]
+    pub token_key_file: Option<PathBuf>,
+}
+
+/// A secret setting: `{:?}` (and so any log of the configuration) never shows it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+fn parse_secret(raw: &str) -> Result<Secret, String> {
+    Ok(Secret(raw.to_owned()))
 }
 
 /// A region name goes into a response header, so only lower-case letters, digits and dashes pass.
@@ -59,6 +84,18 @@ mod tests {
         assert_eq!(config.bind.to_string(), "127.0.0.1:3000");
         assert_eq!(config.region, "us-east-1");
         assert!(config.database_url.ends_with("/data/unishop.db"));
+        assert!(config.token_key.is_none() && config.token_key_file.is_none());
+    }
+
+    #[test]
+    fn the_token_key_never_shows_in_debug_output() {
+        let config = Config::try_parse_from([
+            "unishop-api",
+            "--token-key",
+            "super-secret-super-secret-super-secret",
+        ])
+        .expect("parses");
+        assert!(!format!("{config:?}").contains("super-secret"));
     }
 
     #[test]

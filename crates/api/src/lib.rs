@@ -4,10 +4,12 @@
 //! the Lambda entry both serve that same router. Storage sits behind the traits of [`store`], so the
 //! handlers never know which database answers.
 
+pub mod auth;
 pub mod config;
 pub mod http;
 pub mod seed;
 pub mod store;
+pub mod time;
 
 pub use config::Config;
 pub use http::{router, AppState};

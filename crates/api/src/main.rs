@@ -1,6 +1,7 @@
 use clap::Parser;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
+use unishop_api::auth::TokenKey;
 use unishop_api::{router, store::sqlite::SqliteStore, AppState, Config};
 
 #[tokio::main]
@@ -26,6 +27,12 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let store = SqliteStore::open(&config.database_url)
         .await
         .map_err(|e| format!("cannot open the database {}: {e}", config.database_url))?;
+    let data_folder = SqliteStore::data_folder(&config.database_url);
+    let tokens = TokenKey::load(
+        config.token_key.as_ref().map(|s| s.0.as_str()),
+        config.token_key_file.as_deref(),
+        data_folder.as_deref(),
+    )?;
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
@@ -36,7 +43,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         config.region
     );
     tracing::info!(%address, region = %config.region, "listening");
-    let app = router(AppState::new(&config.region, store.into_stores()));
+    let app = router(AppState::new(&config.region, store.into_stores(), tokens));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -6,10 +6,17 @@ use std::net::SocketAddr;
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
+use unishop_api::auth::TokenKey;
 use unishop_api::seed::{product_uuid, CATALOGUE};
 use unishop_api::store::sqlite::SqliteStore;
 use unishop_api::{router, AppState};
-use unishop_model::{Basket, Health, Problem, Product, User};
+use unishop_model::{
+    Basket, Cart, Category, Health, MergeResult, Order, Problem, Product, Session,
+};
+
+/// The token key every test server shares, as two regions do.
+const KEY: &str = "test-key-test-key-test-key-test-key";
+const PASSWORD: &str = "correct horse battery";
 
 struct Server {
     address: SocketAddr,
@@ -22,11 +29,16 @@ impl Server {
         let store = SqliteStore::open("sqlite::memory:")
             .await
             .expect("in-memory store opens");
+        Self::serve(store, "us-west-1").await
+    }
+
+    async fn serve(store: SqliteStore, region: &str) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("binds loopback");
         let address = listener.local_addr().expect("has an address");
-        let app = router(AppState::new("us-west-1", store.clone().into_stores()));
+        let tokens = TokenKey::new(KEY).expect("key");
+        let app = router(AppState::new(region, store.clone().into_stores(), tokens));
         tokio::spawn(async move { axum::serve(listener, app).await });
         Server {
             address,
@@ -65,15 +77,38 @@ impl Server {
             .expect("request is answered")
     }
 
-    async fn signup(&self, email: &str) -> User {
+    /// Signs up and logs in; the session carries the token.
+    async fn shopper(&self, email: &str) -> Session {
         let response = self
             .post(
                 "/user",
-                json!({"email": email, "firstName": "Ada", "lastName": "Lovelace"}),
+                json!({"email": email, "password": PASSWORD, "firstName": "Ada", "lastName": "Lovelace"}),
             )
             .await;
         assert_eq!(response.status(), StatusCode::CREATED);
-        response.json().await.expect("user body")
+        let response = self
+            .post("/user/login", json!({"email": email, "password": PASSWORD}))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("session body")
+    }
+
+    /// A request with the session's bearer token.
+    async fn authed(
+        &self,
+        session: &Session,
+        method: Method,
+        path: impl AsRef<str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .request(method, self.url(path.as_ref()))
+            .bearer_auth(&session.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request is answered")
     }
 }
 
@@ -134,206 +169,6 @@ async fn catalogue_has_the_ten_seed_products_in_the_legacy_shape() {
         assert_eq!(products[0].cents(), 4_999);
         assert_eq!(products[0].price, 49.99);
     }
-}
-
-#[tokio::test]
-async fn signup_and_login_follow_the_legacy_contract() {
-    let server = Server::start().await;
-    let user = server.signup("  Ada@Example.COM ").await;
-    assert_eq!(user.email, "ada@example.com");
-    assert_eq!(user.uuid.get_version_num(), 4);
-    assert_eq!(user.first_name.as_deref(), Some("Ada"));
-
-    // Older legacy pages send the email alone.
-    let response = server
-        .post("/user", json!({"email": "grace@example.com"}))
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-
-    let response = server
-        .post(
-            "/user/login",
-            json!({"email": "ADA@example.com", "password": "ignored"}),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let logged_in: User = response.json().await.expect("user");
-    assert_eq!(logged_in, user);
-
-    let response = server
-        .post("/user/login", json!({"email": "nobody@example.com"}))
-        .await;
-    assert_problem(response, StatusCode::UNAUTHORIZED, "no account").await;
-
-    let response = server
-        .post("/user", json!({"email": "ada@example.com"}))
-        .await;
-    assert_problem(response, StatusCode::CONFLICT, "already exists").await;
-}
-
-#[tokio::test]
-async fn signup_refuses_bad_input_with_precise_problems() {
-    let server = Server::start().await;
-    let problem = assert_problem(
-        server.post("/user", json!({"email": "not-an-email"})).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "email",
-    )
-    .await;
-    assert_eq!(problem.errors[0].field, "email");
-
-    let problem = assert_problem(
-        server
-            .post(
-                "/user",
-                json!({"email": "a@b.co", "firstName": "x".repeat(101)}),
-            )
-            .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "firstName",
-    )
-    .await;
-    assert_eq!(problem.errors[0].field, "firstName");
-
-    assert_problem(
-        server.post("/user", json!({"firstName": "Ada"})).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "missing field `email`",
-    )
-    .await;
-    assert_problem(
-        server.post("/user", json!({"email": 42})).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid type",
-    )
-    .await;
-    assert_problem(
-        server.raw_post("/user", "{\"email\": ").await,
-        StatusCode::BAD_REQUEST,
-        "not valid JSON",
-    )
-    .await;
-    assert_problem(
-        server.raw_post("/user", "").await,
-        StatusCode::BAD_REQUEST,
-        "empty",
-    )
-    .await;
-    assert_problem(
-        server.raw_post("/user", "[1, 2").await,
-        StatusCode::BAD_REQUEST,
-        "not valid JSON",
-    )
-    .await;
-    let oversized = format!("{{\"email\": \"{}@example.com\"}}", "a".repeat(70 * 1024));
-    assert_problem(
-        server.raw_post("/user", oversized).await,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "65536",
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn basket_is_a_set_of_products_per_user() {
-    let server = Server::start().await;
-    let user = server.signup("basket@example.com").await;
-    let float = product_uuid("UnicornFloat");
-    let slippers = product_uuid("UnicornFluffy");
-    let change = |product| json!({"uuid": user.uuid, "unicorns": [{"uuid": product, "name": "extra fields are ignored"}]});
-
-    let basket: Basket = server
-        .get(&format!("/unicorns/basket/{}", user.uuid))
-        .await
-        .json()
-        .await
-        .expect("basket");
-    assert!(basket.unicorns.is_empty());
-
-    for product in [float, slippers, float] {
-        let response = server.post("/unicorns/basket", change(product)).await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let text: String = response.json().await.expect("a JSON string");
-        assert_eq!(text, "Added Unicorn to basket");
-    }
-    let basket: Basket = server
-        .get(&format!("/unicorns/basket/{}", user.uuid))
-        .await
-        .json()
-        .await
-        .expect("basket");
-    assert_eq!(basket.uuid, user.uuid);
-    let uuids: Vec<_> = basket.unicorns.iter().map(|r| r.uuid).collect();
-    assert_eq!(uuids, vec![float, slippers]);
-
-    let response = server
-        .send(Method::DELETE, "/unicorns/basket", Some(change(float)))
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    // Removing what is not there is not an error.
-    let response = server
-        .send(Method::DELETE, "/unicorns/basket", Some(change(float)))
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let basket: Basket = server
-        .get(&format!("/unicorns/basket/{}", user.uuid))
-        .await
-        .json()
-        .await
-        .expect("basket");
-    assert_eq!(
-        basket.unicorns.iter().map(|r| r.uuid).collect::<Vec<_>>(),
-        vec![slippers]
-    );
-}
-
-#[tokio::test]
-async fn basket_refuses_unknown_users_products_and_malformed_changes() {
-    let server = Server::start().await;
-    let user = server.signup("careful@example.com").await;
-    let stranger = uuid::Uuid::new_v4();
-    let float = product_uuid("UnicornFloat");
-
-    let response = server
-        .post(
-            "/unicorns/basket",
-            json!({"uuid": stranger, "unicorns": [{"uuid": float}]}),
-        )
-        .await;
-    assert_problem(response, StatusCode::NOT_FOUND, "no user").await;
-    let response = server
-        .post(
-            "/unicorns/basket",
-            json!({"uuid": user.uuid, "unicorns": [{"uuid": stranger}]}),
-        )
-        .await;
-    assert_problem(response, StatusCode::NOT_FOUND, "no product").await;
-    let response = server
-        .post(
-            "/unicorns/basket",
-            json!({"uuid": user.uuid, "unicorns": []}),
-        )
-        .await;
-    assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "unicorns").await;
-    let response = server
-        .post(
-            "/unicorns/basket",
-            json!({"uuid": "not-a-uuid", "unicorns": [{"uuid": float}]}),
-        )
-        .await;
-    assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "UUID").await;
-    assert_problem(
-        server.get(&format!("/unicorns/basket/{stranger}")).await,
-        StatusCode::NOT_FOUND,
-        "no user",
-    )
-    .await;
-    assert_problem(
-        server.get("/unicorns/basket/12345").await,
-        StatusCode::BAD_REQUEST,
-        "not a UUID",
-    )
-    .await;
 }
 
 #[tokio::test]
@@ -414,4 +249,1288 @@ async fn a_failed_store_answers_503_not_500() {
         "unavailable",
     )
     .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts and tokens
+
+#[tokio::test]
+async fn signup_and_login_with_a_password_answer_the_user_and_a_token() {
+    let server = Server::start().await;
+    let response = server
+        .post(
+            "/user",
+            json!({"email": "  Ada@Example.COM ", "password": PASSWORD, "firstName": "Ada", "extra": 1}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let user: Value = response.json().await.expect("user");
+    assert_eq!(user["email"], "ada@example.com");
+    assert_eq!(user["firstName"], "Ada");
+    let text = user.to_string();
+    assert!(
+        !text.contains("password") && !text.contains("argon2"),
+        "{text}"
+    );
+
+    let response = server
+        .post(
+            "/user/login",
+            json!({"email": "ADA@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let raw: Value = response.json().await.expect("session");
+    for field in ["uuid", "email", "firstName", "token", "expiresAt"] {
+        assert!(raw.get(field).is_some(), "{field} missing in {raw}");
+    }
+    assert!(!raw.to_string().contains("argon2"));
+    let session: Session = serde_json::from_value(raw).expect("session shape");
+    assert_eq!(
+        session.user.uuid.to_string(),
+        user["uuid"].as_str().expect("uuid")
+    );
+    assert_eq!(session.user.uuid.get_version_num(), 4);
+
+    // The token opens the cart.
+    let response = server.authed(&session, Method::GET, "/cart", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    assert_problem(
+        server
+            .post(
+                "/user",
+                json!({"email": "ada@example.com", "password": PASSWORD}),
+            )
+            .await,
+        StatusCode::CONFLICT,
+        "already exists",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
+    let server = Server::start().await;
+    server.shopper("known@example.com").await;
+    let wrong = assert_problem(
+        server
+            .post(
+                "/user/login",
+                json!({"email": "known@example.com", "password": "not the password"}),
+            )
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "email or password",
+    )
+    .await;
+    let unknown = assert_problem(
+        server
+            .post(
+                "/user/login",
+                json!({"email": "nobody@example.com", "password": "not the password"}),
+            )
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "email or password",
+    )
+    .await;
+    assert_eq!(wrong, unknown);
+    // A legacy login without a password names the missing field.
+    let problem = assert_problem(
+        server
+            .post("/user/login", json!({"email": "known@example.com"}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "password",
+    )
+    .await;
+    assert_eq!(problem.errors[0].field, "password");
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_for_one_email_are_throttled() {
+    let server = Server::start().await;
+    let session = server.shopper("target@example.com").await;
+    let attempt = || {
+        server.post(
+            "/user/login",
+            json!({"email": "target@example.com", "password": "guess-guess"}),
+        )
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt().await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = attempt().await;
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_problem(
+        response,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many failed logins",
+    )
+    .await;
+    // Even the right password waits: the throttle is checked before the password.
+    let response = server
+        .post(
+            "/user/login",
+            json!({"email": "target@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Unknown emails are throttled alike (no enumeration through 429 either), and other emails
+    // are not affected.
+    for _ in 0..5 {
+        server
+            .post(
+                "/user/login",
+                json!({"email": "ghost@example.com", "password": "guess-guess"}),
+            )
+            .await;
+    }
+    let response = server
+        .post(
+            "/user/login",
+            json!({"email": "ghost@example.com", "password": "guess-guess"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    server.shopper("other@example.com").await;
+    // A token issued before keeps working.
+    let response = server.authed(&session, Method::GET, "/cart", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn throttling_is_shared_by_two_regions_on_one_database() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", folder.path().join("shared.db").display());
+    let east = Server::serve(SqliteStore::open(&url).await.expect("opens"), "us-east-1").await;
+    let west = Server::serve(SqliteStore::open(&url).await.expect("opens"), "us-west-1").await;
+    let session = east.shopper("both@example.com").await;
+    for server in [&east, &west, &east, &west, &east] {
+        let response = server
+            .post(
+                "/user/login",
+                json!({"email": "both@example.com", "password": "guess-guess"}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = west
+        .post(
+            "/user/login",
+            json!({"email": "both@example.com", "password": "guess-guess"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    // And a token from one region opens the other (shared key).
+    let response = west.authed(&session, Method::GET, "/cart", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn signup_refuses_bad_input_with_precise_problems() {
+    let server = Server::start().await;
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"email": "not-an-email", "password": PASSWORD}),
+            "email",
+        ),
+        (json!({"email": "a@b.co", "password": "short"}), "password"),
+        (
+            json!({"email": "a@b.co", "password": "x".repeat(129)}),
+            "password",
+        ),
+        (json!({"email": "a@b.co"}), "password"),
+        (
+            json!({"email": "a@b.co", "password": PASSWORD, "firstName": "x".repeat(101)}),
+            "firstName",
+        ),
+        (
+            json!({"email": "a@b.co", "password": PASSWORD, "lastName": "a\u{7}b"}),
+            "lastName",
+        ),
+        (json!({"firstName": "Ada"}), "email"),
+        (json!({"email": 42}), "email"),
+    ];
+    for (body, field) in cases {
+        let problem = assert_problem(
+            server.post("/user", body.clone()).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            field,
+        )
+        .await;
+        assert_eq!(problem.errors[0].field, field, "{body}");
+    }
+    assert_problem(
+        server.raw_post("/user", "{\"email\": ").await,
+        StatusCode::BAD_REQUEST,
+        "not valid JSON",
+    )
+    .await;
+    assert_problem(
+        server.raw_post("/user", "").await,
+        StatusCode::BAD_REQUEST,
+        "empty",
+    )
+    .await;
+    let oversized = format!("{{\"email\": \"{}@example.com\"}}", "a".repeat(70 * 1024));
+    assert_problem(
+        server.raw_post("/user", oversized).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "65536",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn missing_expired_tampered_and_foreign_tokens_are_refused() {
+    let server = Server::start().await;
+    let session = server.shopper("tokens@example.com").await;
+    let response = server.get("/cart").await;
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    assert_problem(response, StatusCode::UNAUTHORIZED, "log in").await;
+
+    let with = |value: String| {
+        server
+            .client
+            .get(server.url("/cart"))
+            .header("authorization", value)
+            .send()
+    };
+    let key = TokenKey::new(KEY).expect("key");
+    let (expired, _) = key.issue(session.user.uuid, 1_000, 60);
+    assert_problem(
+        with(format!("Bearer {expired}")).await.expect("answered"),
+        StatusCode::UNAUTHORIZED,
+        "expired",
+    )
+    .await;
+    let (payload, signature) = session.token.split_once('.').expect("two parts");
+    let (other, _) = key.issue(uuid::Uuid::new_v4(), 1_000, 1 << 40);
+    let forged = format!("{}.{signature}", other.split_once('.').expect("two").0);
+    let foreign_key = TokenKey::new("another-key-another-key-another-key").expect("key");
+    let (foreign, _) = foreign_key.issue(session.user.uuid, unishop_api::auth::now_secs(), 60);
+    for bad in [
+        format!("Bearer {forged}"),
+        format!("Bearer {payload}.AAAA{signature}"),
+        format!("Bearer {foreign}"),
+        "Bearer nonsense".to_owned(),
+        "Bearer a.b.c".to_owned(),
+    ] {
+        assert_problem(
+            with(bad.clone()).await.expect("answered"),
+            StatusCode::UNAUTHORIZED,
+            "not valid",
+        )
+        .await;
+    }
+    for scheme_only in [format!("Basic {}", session.token), "Bearer".to_owned()] {
+        assert_problem(
+            with(scheme_only).await.expect("answered"),
+            StatusCode::UNAUTHORIZED,
+            "must be `Bearer <token>`",
+        )
+        .await;
+    }
+    // The scheme is case-insensitive.
+    let response = with(format!("bearer {}", session.token))
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cart and legacy basket
+
+async fn cart_of(server: &Server, session: &Session) -> Cart {
+    let response = server.authed(session, Method::GET, "/cart", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("cart")
+}
+
+#[tokio::test]
+async fn the_cart_holds_quantities_priced_from_the_catalogue() {
+    let server = Server::start().await;
+    let session = server.shopper("cart@example.com").await;
+    let float = product_uuid("UnicornFloat");
+    let slippers = product_uuid("UnicornFluffy");
+    assert_eq!(cart_of(&server, &session).await, Cart::default());
+
+    let put = |product, quantity: Value| {
+        server.authed(
+            &session,
+            Method::PUT,
+            format!("/cart/items/{product}"),
+            Some(json!({"quantity": quantity, "priceCents": 1})),
+        )
+    };
+    assert_eq!(put(float, json!(2)).await.status(), StatusCode::OK);
+    let response = put(slippers, json!(1)).await;
+    let cart: Cart = response.json().await.expect("cart");
+    assert_eq!(cart.items.len(), 2);
+    assert_eq!(cart.items[0].uuid, float);
+    assert_eq!(
+        cart.items[0].price_cents, 4_999,
+        "the client's price is ignored"
+    );
+    assert_eq!(cart.items[0].line_total_cents, 9_998);
+    assert_eq!(cart.total_cents, 9_998 + 2_199);
+    // Setting again replaces the quantity, keeping the line's place.
+    put(float, json!(5)).await;
+    let cart = cart_of(&server, &session).await;
+    assert_eq!((cart.items[0].uuid, cart.items[0].quantity), (float, 5));
+
+    for bad in [json!(0), json!(100), json!(-1), json!(1.5), json!("2")] {
+        let problem = assert_problem(
+            put(float, bad.clone()).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "quantity",
+        )
+        .await;
+        assert_eq!(problem.errors[0].field, "quantity", "{bad}");
+    }
+    assert_problem(
+        put(uuid::Uuid::new_v4(), json!(1)).await,
+        StatusCode::NOT_FOUND,
+        "no product",
+    )
+    .await;
+    assert_problem(
+        server
+            .authed(
+                &session,
+                Method::PUT,
+                "/cart/items/nope",
+                Some(json!({"quantity": 1})),
+            )
+            .await,
+        StatusCode::BAD_REQUEST,
+        "productUuid",
+    )
+    .await;
+
+    let response = server
+        .authed(
+            &session,
+            Method::DELETE,
+            &format!("/cart/items/{float}"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cart: Cart = response.json().await.expect("cart");
+    assert_eq!(cart.items.len(), 1);
+    assert_eq!(cart.total_cents, 2_199);
+    // Deleting again is not an error.
+    let response = server
+        .authed(
+            &session,
+            Method::DELETE,
+            &format!("/cart/items/{float}"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn a_guest_cart_merges_without_losing_lines() {
+    let server = Server::start().await;
+    let session = server.shopper("merge@example.com").await;
+    let float = product_uuid("UnicornFloat");
+    let dress = product_uuid("UnicornPartyDress");
+    let unknown = uuid::Uuid::new_v4();
+    server
+        .authed(
+            &session,
+            Method::PUT,
+            &format!("/cart/items/{float}"),
+            Some(json!({"quantity": 90})),
+        )
+        .await;
+    let response = server
+        .authed(
+            &session,
+            Method::POST,
+            "/cart/merge",
+            Some(json!({"items": [
+                {"uuid": float, "quantity": 20},
+                {"uuid": unknown, "quantity": 1},
+                {"uuid": dress, "quantity": 2},
+            ]})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let merged: MergeResult = response.json().await.expect("merge result");
+    let lines: Vec<_> = merged
+        .cart
+        .items
+        .iter()
+        .map(|i| (i.uuid, i.quantity))
+        .collect();
+    assert_eq!(lines, vec![(float, 99), (dress, 2)]);
+    assert_eq!(merged.unknown, vec![unknown]);
+    assert_eq!(merged.capped, vec![float]);
+    assert_eq!(cart_of(&server, &session).await, merged.cart);
+
+    let problem = assert_problem(
+        server
+            .authed(
+                &session,
+                Method::POST,
+                "/cart/merge",
+                Some(json!({"items": [{"uuid": dress, "quantity": 0}]})),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "quantity",
+    )
+    .await;
+    assert_eq!(problem.errors[0].field, "items[0].quantity");
+    let too_many: Vec<Value> = (0..51)
+        .map(|_| json!({"uuid": dress, "quantity": 1}))
+        .collect();
+    assert_problem(
+        server
+            .authed(
+                &session,
+                Method::POST,
+                "/cart/merge",
+                Some(json!({"items": too_many})),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "at most 50",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn legacy_basket_is_the_cart_as_a_set_and_needs_the_owners_token() {
+    let server = Server::start().await;
+    let session = server.shopper("basket@example.com").await;
+    let user = session.user.uuid;
+    let float = product_uuid("UnicornFloat");
+    let slippers = product_uuid("UnicornFluffy");
+    let change = |product| json!({"uuid": user, "unicorns": [{"uuid": product, "name": "extra fields are ignored"}]});
+
+    let basket: Basket = server
+        .authed(
+            &session,
+            Method::GET,
+            &format!("/unicorns/basket/{user}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .expect("basket");
+    assert!(basket.unicorns.is_empty());
+    for product in [float, slippers, float] {
+        let response = server
+            .authed(
+                &session,
+                Method::POST,
+                "/unicorns/basket",
+                Some(change(product)),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let text: String = response.json().await.expect("a JSON string");
+        assert_eq!(text, "Added Unicorn to basket");
+    }
+    let basket: Basket = server
+        .authed(
+            &session,
+            Method::GET,
+            &format!("/unicorns/basket/{user}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .expect("basket");
+    assert_eq!(basket.uuid, user);
+    assert_eq!(
+        basket.unicorns.iter().map(|r| r.uuid).collect::<Vec<_>>(),
+        vec![float, slippers]
+    );
+    // The same lines in the cart, at quantity 1; a legacy add keeps a larger quantity.
+    server
+        .authed(
+            &session,
+            Method::PUT,
+            &format!("/cart/items/{float}"),
+            Some(json!({"quantity": 3})),
+        )
+        .await;
+    server
+        .authed(
+            &session,
+            Method::POST,
+            "/unicorns/basket",
+            Some(change(float)),
+        )
+        .await;
+    let cart = cart_of(&server, &session).await;
+    assert_eq!(
+        cart.items
+            .iter()
+            .map(|i| (i.uuid, i.quantity))
+            .collect::<Vec<_>>(),
+        vec![(float, 3), (slippers, 1)]
+    );
+
+    for _ in 0..2 {
+        let response = server
+            .authed(
+                &session,
+                Method::DELETE,
+                "/unicorns/basket",
+                Some(change(float)),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let cart = cart_of(&server, &session).await;
+    assert_eq!(
+        cart.items.iter().map(|i| i.uuid).collect::<Vec<_>>(),
+        vec![slippers]
+    );
+}
+
+#[tokio::test]
+async fn a_token_never_reaches_another_users_basket_or_orders() {
+    let server = Server::start().await;
+    let alice = server.shopper("alice@example.com").await;
+    let bob = server.shopper("bob@example.com").await;
+    let float = product_uuid("UnicornFloat");
+    let bobs = bob.user.uuid;
+    assert_problem(
+        server
+            .authed(
+                &alice,
+                Method::GET,
+                &format!("/unicorns/basket/{bobs}"),
+                None,
+            )
+            .await,
+        StatusCode::FORBIDDEN,
+        "another user",
+    )
+    .await;
+    for method in [Method::POST, Method::DELETE] {
+        assert_problem(
+            server
+                .authed(
+                    &alice,
+                    method,
+                    "/unicorns/basket",
+                    Some(json!({"uuid": bobs, "unicorns": [{"uuid": float}]})),
+                )
+                .await,
+            StatusCode::FORBIDDEN,
+            "another user",
+        )
+        .await;
+    }
+    assert_problem(
+        server
+            .send(
+                Method::POST,
+                "/unicorns/basket",
+                Some(json!({"uuid": bobs, "unicorns": [{"uuid": float}]})),
+            )
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "log in",
+    )
+    .await;
+    assert_problem(
+        server.get(&format!("/unicorns/basket/{bobs}")).await,
+        StatusCode::UNAUTHORIZED,
+        "log in",
+    )
+    .await;
+    assert!(cart_of(&server, &bob).await.items.is_empty());
+
+    // Bob's order is invisible to Alice.
+    server
+        .authed(
+            &bob,
+            Method::PUT,
+            &format!("/cart/items/{float}"),
+            Some(json!({"quantity": 1})),
+        )
+        .await;
+    let order = place(&server, &bob, "bob-1", shipping()).await;
+    assert_eq!(order.status(), StatusCode::CREATED);
+    let order: Order = order.json().await.expect("order");
+    assert_problem(
+        server
+            .authed(&alice, Method::GET, &format!("/orders/{}", order.id), None)
+            .await,
+        StatusCode::NOT_FOUND,
+        "no order",
+    )
+    .await;
+    let alices: Vec<Order> = server
+        .authed(&alice, Method::GET, "/orders", None)
+        .await
+        .json()
+        .await
+        .expect("orders");
+    assert!(alices.is_empty());
+    // The same key used by Alice is her own key.
+    server
+        .authed(
+            &alice,
+            Method::PUT,
+            &format!("/cart/items/{float}"),
+            Some(json!({"quantity": 2})),
+        )
+        .await;
+    let response = place(&server, &alice, "bob-1", shipping()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn legacy_basket_refuses_unknown_products_and_malformed_changes() {
+    let server = Server::start().await;
+    let session = server.shopper("careful@example.com").await;
+    let user = session.user.uuid;
+    let stranger = uuid::Uuid::new_v4();
+    let float = product_uuid("UnicornFloat");
+    let post = |body: Value| server.authed(&session, Method::POST, "/unicorns/basket", Some(body));
+    assert_problem(
+        post(json!({"uuid": user, "unicorns": [{"uuid": stranger}]})).await,
+        StatusCode::NOT_FOUND,
+        "no product",
+    )
+    .await;
+    assert_problem(
+        post(json!({"uuid": user, "unicorns": []})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unicorns",
+    )
+    .await;
+    let problem = assert_problem(
+        post(json!({"uuid": "not-a-uuid", "unicorns": [{"uuid": float}]})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "UUID",
+    )
+    .await;
+    assert_eq!(problem.errors[0].field, "uuid");
+    let problem = assert_problem(
+        post(json!({"uuid": user, "unicorns": [{"uuid": 5}]})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid type",
+    )
+    .await;
+    assert_eq!(problem.errors[0].field, "unicorns[0].uuid");
+    assert_problem(
+        server
+            .authed(&session, Method::GET, "/unicorns/basket/12345", None)
+            .await,
+        StatusCode::BAD_REQUEST,
+        "not a UUID",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_cart_holds_at_most_fifty_products() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", folder.path().join("full.db").display());
+    let store = SqliteStore::open(&url).await.expect("opens");
+    let server = Server::serve(store.clone(), "us-west-1").await;
+    let session = server.shopper("full@example.com").await;
+    // Fill the cart through the store (the catalogue has only ten products).
+    let carts = store.clone().into_stores().carts;
+    insert_products(&url, 51).await;
+    for i in 0..50u128 {
+        carts
+            .set_quantity(session.user.uuid, uuid::Uuid::from_u128(i + 1), 1)
+            .await
+            .expect("fits");
+    }
+    let float = product_uuid("UnicornFloat");
+    assert_problem(
+        server
+            .authed(
+                &session,
+                Method::PUT,
+                &format!("/cart/items/{float}"),
+                Some(json!({"quantity": 1})),
+            )
+            .await,
+        StatusCode::CONFLICT,
+        "at most 50",
+    )
+    .await;
+    assert_problem(
+        server
+            .authed(
+                &session,
+                Method::POST,
+                "/unicorns/basket",
+                Some(json!({"uuid": session.user.uuid, "unicorns": [{"uuid": float}]})),
+            )
+            .await,
+        StatusCode::CONFLICT,
+        "at most 50",
+    )
+    .await;
+    // Changing a line already there is fine.
+    carts
+        .set_quantity(session.user.uuid, uuid::Uuid::from_u128(1), 7)
+        .await
+        .expect("existing line");
+}
+
+/// Adds products with uuids 1..=n straight to the database's catalogue table.
+async fn insert_products(url: &str, n: u128) {
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(url)
+        .await
+        .expect("connects");
+    for i in 1..=n {
+        sqlx::query(
+            "INSERT INTO unicorns (uuid, slug, name, description, price_cents, image, image_alt, category, position)
+             VALUES (?, ?, 'Test', 'd', 100, 'i', 'a', 'Test', ?)",
+        )
+        .bind(uuid::Uuid::from_u128(i).to_string())
+        .bind(format!("test-{i}"))
+        .bind(100 + i as i64)
+        .execute(&mut conn)
+        .await
+        .expect("inserts");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orders
+
+fn shipping() -> Value {
+    json!({"shipping": {"name": "Ada Lovelace", "line1": "1 Analytical St", "city": "London",
+        "postalCode": "N1 9GU", "country": "GB"}})
+}
+
+async fn place(server: &Server, session: &Session, key: &str, body: Value) -> Response {
+    server
+        .client
+        .post(server.url("/orders"))
+        .bearer_auth(&session.token)
+        .header("idempotency-key", key)
+        .json(&body)
+        .send()
+        .await
+        .expect("answered")
+}
+
+#[tokio::test]
+async fn an_order_is_placed_once_per_key_at_catalogue_prices() {
+    let server = Server::start().await;
+    let session = server.shopper("orders@example.com").await;
+    let float = product_uuid("UnicornFloat");
+    let dress = product_uuid("UnicornPartyDress");
+    assert_problem(
+        place(&server, &session, "k1", shipping()).await,
+        StatusCode::CONFLICT,
+        "empty",
+    )
+    .await;
+    for (product, quantity) in [(float, 2), (dress, 1)] {
+        server
+            .authed(
+                &session,
+                Method::PUT,
+                &format!("/cart/items/{product}"),
+                Some(json!({"quantity": quantity})),
+            )
+            .await;
+    }
+    let response = place(&server, &session, "k1", shipping()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let order: Order = response.json().await.expect("order");
+    assert_eq!(order.region, "us-west-1");
+    assert_eq!(order.total_cents, 2 * 4_999 + 3_950);
+    assert_eq!(order.items.len(), 2);
+    assert_eq!(order.shipping.postal_code, "N1 9GU");
+    assert!(order.created_at.ends_with('Z'));
+    assert!(
+        cart_of(&server, &session).await.items.is_empty(),
+        "the order empties the cart"
+    );
+
+    // The same key and body again: the same order, not a second one (the cart is empty now).
+    let response = place(&server, &session, "k1", shipping()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let again: Order = response.json().await.expect("order");
+    assert_eq!(again, order);
+    // Whitespace and extra fields do not make it another request.
+    let mut padded = shipping();
+    padded["shipping"]["name"] = json!("  Ada Lovelace ");
+    padded["note"] = json!("ignored");
+    assert_eq!(
+        place(&server, &session, "k1", padded).await.status(),
+        StatusCode::OK
+    );
+    // The same key with another body is refused.
+    let mut other = shipping();
+    other["shipping"]["city"] = json!("Paris");
+    let problem = assert_problem(
+        place(&server, &session, "k1", other).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "already used",
+    )
+    .await;
+    assert_eq!(problem.errors[0].field, "Idempotency-Key");
+
+    // A second order, then the list is newest first and each can be read.
+    server
+        .authed(
+            &session,
+            Method::PUT,
+            &format!("/cart/items/{dress}"),
+            Some(json!({"quantity": 4})),
+        )
+        .await;
+    let second: Order = place(&server, &session, "k2", shipping())
+        .await
+        .json()
+        .await
+        .expect("order");
+    assert_ne!(second.id, order.id);
+    let orders: Vec<Order> = server
+        .authed(&session, Method::GET, "/orders", None)
+        .await
+        .json()
+        .await
+        .expect("orders");
+    assert_eq!(
+        orders.iter().map(|o| o.id).collect::<Vec<_>>(),
+        vec![second.id, order.id]
+    );
+    let fetched: Order = server
+        .authed(
+            &session,
+            Method::GET,
+            &format!("/orders/{}", order.id),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .expect("order");
+    assert_eq!(fetched, order);
+    assert_problem(
+        server
+            .authed(&session, Method::GET, "/orders/not-an-id", None)
+            .await,
+        StatusCode::BAD_REQUEST,
+        "not a UUID",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_order_names_what_is_wrong_with_its_request() {
+    let server = Server::start().await;
+    let session = server.shopper("picky@example.com").await;
+    let float = product_uuid("UnicornFloat");
+    server
+        .authed(
+            &session,
+            Method::PUT,
+            &format!("/cart/items/{float}"),
+            Some(json!({"quantity": 1})),
+        )
+        .await;
+    let response = server
+        .client
+        .post(server.url("/orders"))
+        .bearer_auth(&session.token)
+        .json(&shipping())
+        .send()
+        .await
+        .expect("answered");
+    assert_problem(response, StatusCode::BAD_REQUEST, "Idempotency-Key").await;
+    for bad in ["", &"k".repeat(65), "has space"] {
+        assert_problem(
+            place(&server, &session, bad, shipping()).await,
+            StatusCode::BAD_REQUEST,
+            "Idempotency-Key",
+        )
+        .await;
+    }
+    let problem = assert_problem(
+        place(
+            &server,
+            &session,
+            "k",
+            json!({"shipping": {"name": " ", "line1": "x", "city": "c".repeat(101), "postalCode": "p", "country": "GB"}}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "shipping.name",
+    )
+    .await;
+    let fields: Vec<_> = problem.errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, vec!["shipping.name", "shipping.city"]);
+    let problem = assert_problem(
+        place(&server, &session, "k", json!({"shipping": {"name": "A"}})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "missing field",
+    )
+    .await;
+    assert_eq!(problem.errors[0].field, "shipping.line1");
+    // Nothing was ordered by the refused attempts.
+    assert_eq!(cart_of(&server, &session).await.items.len(), 1);
+    assert_problem(
+        server.send(Method::POST, "/orders", Some(shipping())).await,
+        StatusCode::UNAUTHORIZED,
+        "log in",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_retries_with_one_key_place_one_order() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", folder.path().join("shop.db").display());
+    let east = Server::serve(SqliteStore::open(&url).await.expect("opens"), "us-east-1").await;
+    let west = Server::serve(SqliteStore::open(&url).await.expect("opens"), "us-west-1").await;
+    let session = east.shopper("retry@example.com").await;
+    let float = product_uuid("UnicornFloat");
+    east.authed(
+        &session,
+        Method::PUT,
+        &format!("/cart/items/{float}"),
+        Some(json!({"quantity": 1})),
+    )
+    .await;
+    // The storefront retries against the standby with the same key: both answer one order.
+    let (a, b) = tokio::join!(
+        place(&east, &session, "same-key", shipping()),
+        place(&west, &session, "same-key", shipping())
+    );
+    let mut statuses = [a.status(), b.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CREATED]);
+    let a: Order = a.json().await.expect("order");
+    let b: Order = b.json().await.expect("order");
+    assert_eq!(a, b);
+    let orders: Vec<Order> = west
+        .authed(&session, Method::GET, "/orders", None)
+        .await
+        .json()
+        .await
+        .expect("orders");
+    assert_eq!(orders.len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catalogue
+
+#[tokio::test]
+async fn the_catalogue_filters_sorts_and_refuses_unknown_sorts() {
+    let server = Server::start().await;
+    let products = |path: &str| {
+        let path = path.to_owned();
+        let server = &server;
+        async move {
+            let response = server.get(&path).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            response.json::<Vec<Product>>().await.expect("products")
+        }
+    };
+    let clothing = products("/unicorns?category=Clothing&sort=-price").await;
+    assert_eq!(clothing.len(), 4);
+    assert!(clothing.windows(2).all(|w| w[0].cents() >= w[1].cents()));
+    let cheap_first = products("/unicorns/?sort=price").await;
+    assert_eq!(cheap_first.len(), 10);
+    assert!(cheap_first.windows(2).all(|w| w[0].cents() <= w[1].cents()));
+    let by_name = products("/unicorns?sort=name").await;
+    assert!(by_name
+        .windows(2)
+        .all(|w| w[0].name.to_lowercase() <= w[1].name.to_lowercase()));
+    let found = products("/unicorns?q=BACKPACK").await;
+    assert_eq!(found.len(), 2);
+    assert!(products("/unicorns?q=nothing-like-this").await.is_empty());
+    assert!(products("/unicorns?category=nope").await.is_empty());
+    assert_eq!(products("/unicorns?unknown=1").await.len(), 10);
+
+    let problem = assert_problem(
+        server.get("/unicorns?sort=cheapest").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "name, price, -price",
+    )
+    .await;
+    assert_eq!(problem.errors[0].field, "sort");
+    assert_problem(
+        server
+            .get(&format!("/unicorns?q={}", "x".repeat(101)))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "at most 100",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn products_and_categories_can_be_read_one_by_one() {
+    let server = Server::start().await;
+    let float = product_uuid("UnicornFloat");
+    let response = server.get(&format!("/unicorns/{float}")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let product: Product = response.json().await.expect("product");
+    assert_eq!(product, CATALOGUE[0].to_product());
+    assert_problem(
+        server
+            .get(&format!("/unicorns/{}", uuid::Uuid::new_v4()))
+            .await,
+        StatusCode::NOT_FOUND,
+        "no product",
+    )
+    .await;
+    assert_problem(
+        server.get("/unicorns/float").await,
+        StatusCode::BAD_REQUEST,
+        "not a UUID",
+    )
+    .await;
+
+    let categories: Vec<Category> = server
+        .get("/categories")
+        .await
+        .json()
+        .await
+        .expect("categories");
+    let names: Vec<_> = categories.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["Bags", "Clothing", "Footwear", "Home", "Pool & Beach"]
+    );
+    assert_eq!(categories.iter().map(|c| c.count).sum::<u32>(), 10);
+}
+
+#[tokio::test]
+async fn catalogue_reads_are_cacheable_and_revalidate_with_304() {
+    let server = Server::start().await;
+    let float = product_uuid("UnicornFloat");
+    for path in [
+        "/unicorns",
+        "/unicorns/",
+        "/unicorns?sort=price",
+        &format!("/unicorns/{float}"),
+        "/categories",
+    ] {
+        let response = server.get(path).await;
+        assert_eq!(
+            response.headers()["cache-control"],
+            "public, max-age=60",
+            "{path}"
+        );
+        let etag = response.headers()["etag"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert!(
+            etag.starts_with('"') && etag.ends_with('"') && etag.len() == 34,
+            "{etag}"
+        );
+        let body = response.bytes().await.expect("body");
+        let response = server
+            .client
+            .get(server.url(path))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), StatusCode::NOT_MODIFIED, "{path}");
+        assert_eq!(response.headers()["etag"].to_str().expect("ascii"), etag);
+        assert!(response.bytes().await.expect("body").is_empty());
+        let response = server
+            .client
+            .get(server.url(path))
+            .header("if-none-match", "\"stale\"")
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.bytes().await.expect("body"),
+            body,
+            "{path}: same body, same tag"
+        );
+    }
+    // Different selections have different tags.
+    let all = server.get("/unicorns").await.headers()["etag"].clone();
+    let sorted = server.get("/unicorns?sort=price").await.headers()["etag"].clone();
+    assert_ne!(all, sorted);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request ids, faults, the document
+
+#[tokio::test]
+async fn request_ids_are_kept_when_sensible_and_made_otherwise() {
+    let server = Server::start().await;
+    let response = server
+        .client
+        .get(server.url("/health"))
+        .header("x-request-id", "shopper-report-42")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.headers()["x-request-id"], "shopper-report-42");
+    for bad in ["", "has space", &"x".repeat(65)] {
+        let response = server
+            .client
+            .get(server.url("/nowhere"))
+            .header("x-request-id", bad)
+            .send()
+            .await
+            .expect("answered");
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        assert!(
+            uuid::Uuid::parse_str(&id).is_ok(),
+            "{bad:?} replaced by {id}"
+        );
+    }
+    let first = server.get("/health").await.headers()["x-request-id"].clone();
+    let second = server.get("/health").await.headers()["x-request-id"].clone();
+    assert_ne!(first, second);
+}
+
+#[tokio::test]
+async fn a_locked_database_answers_503_and_writes_nothing() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let path = folder.path().join("locked.db");
+    let url = format!("sqlite://{}", path.display());
+    let store = SqliteStore::open_with(&url, std::time::Duration::from_millis(200))
+        .await
+        .expect("opens");
+    let server = Server::serve(store, "us-west-1").await;
+    let session = server.shopper("locked@example.com").await;
+    let float = product_uuid("UnicornFloat");
+    server
+        .authed(
+            &session,
+            Method::PUT,
+            &format!("/cart/items/{float}"),
+            Some(json!({"quantity": 1})),
+        )
+        .await;
+    // Another process holds the write lock (as a stuck writer would).
+    let mut lock = {
+        use sqlx::Connection;
+        sqlx::SqliteConnection::connect(&url)
+            .await
+            .expect("connects")
+    };
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut lock)
+        .await
+        .expect("takes the write lock");
+    assert_problem(
+        place(&server, &session, "locked", shipping()).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+    )
+    .await;
+    assert_problem(
+        server
+            .authed(
+                &session,
+                Method::PUT,
+                &format!("/cart/items/{float}"),
+                Some(json!({"quantity": 2})),
+            )
+            .await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+    )
+    .await;
+    drop(lock);
+    // Nothing was half-written: the cart is as it was, and the key still places the order.
+    let cart = cart_of(&server, &session).await;
+    assert_eq!(
+        cart.items.iter().map(|i| i.quantity).collect::<Vec<_>>(),
+        vec![1]
+    );
+    assert_eq!(
+        place(&server, &session, "locked", shipping())
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_covers_every_route() {
+    let server = Server::start().await;
+    let response = server.get("/openapi.json").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc: Value = response.json().await.expect("json");
+    assert!(doc["openapi"].as_str().expect("version").starts_with("3.1"));
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, method) in [
+        ("/unicorns", "get"),
+        ("/unicorns/", "get"),
+        ("/unicorns/{uuid}", "get"),
+        ("/categories", "get"),
+        ("/user", "post"),
+        ("/user/login", "post"),
+        ("/cart", "get"),
+        ("/cart/items/{productUuid}", "put"),
+        ("/cart/items/{productUuid}", "delete"),
+        ("/cart/merge", "post"),
+        ("/unicorns/basket", "post"),
+        ("/unicorns/basket", "delete"),
+        ("/unicorns/basket/{userUuid}", "get"),
+        ("/orders", "post"),
+        ("/orders", "get"),
+        ("/orders/{id}", "get"),
+        ("/health", "get"),
+        ("/health/ping", "get"),
+        ("/health/ishealthy", "get"),
+        ("/health/dbping", "get"),
+        ("/openapi.json", "get"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} undocumented"
+        );
+    }
+    assert_eq!(paths.len(), 18, "a route to add to the list above");
+    for schema in [
+        "Product",
+        "Problem",
+        "Session",
+        "Cart",
+        "Order",
+        "MergeResult",
+        "SignupRequest",
+    ] {
+        assert!(
+            doc["components"]["schemas"].get(schema).is_some(),
+            "{schema}"
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
 }

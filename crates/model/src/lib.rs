@@ -4,13 +4,30 @@
 //! here can be read from and written to the old backend as well as ours. Additions to that contract
 //! are optional fields, which keeps every extension additive.
 
+mod auth;
+mod cart;
+mod catalogue;
 mod money;
+mod order;
 mod problem;
 mod validation;
 
+pub use auth::{Session, TOKEN_HEADER_SCHEME};
+pub use cart::{
+    cart_total, line_total, merge_lines, Cart, CartItem, CartLine, MergeRequest, MergeResult,
+    Merged, SetQuantity, TooManyLines, MAX_CART_LINES, MAX_QUANTITY,
+};
+pub use catalogue::{Category, SortOrder, SORT_VALUES};
 pub use money::format_price;
+pub use order::{
+    valid_idempotency_key, Order, PlaceOrder, ShippingAddress, IDEMPOTENCY_KEY_HEADER,
+    MAX_IDEMPOTENCY_KEY_LEN,
+};
 pub use problem::{FieldError, Problem, PROBLEM_CONTENT_TYPE};
-pub use validation::{normalise_email, EmailError, MAX_EMAIL_LEN};
+pub use validation::{
+    check_password, normalise_email, EmailError, PasswordError, MAX_EMAIL_LEN, MAX_PASSWORD_LEN,
+    MIN_PASSWORD_LEN,
+};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -23,6 +40,7 @@ pub const REGION_HEADER: &str = "x-unishop-region";
 /// `price` is the legacy field (a number of dollars); `priceCents` is exact and is what our API
 /// computes with. A legacy backend sends neither `priceCents` nor `category`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Product {
     pub uuid: Uuid,
@@ -51,6 +69,7 @@ impl Product {
 
 /// A shopper's account as the API shows it (never with a password).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     pub uuid: Uuid,
@@ -61,25 +80,71 @@ pub struct User {
     pub last_name: Option<String>,
 }
 
-/// `POST /user`: older legacy pages send only `email`, newer ones the names too.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+/// `POST /user`: older legacy pages send only `email`, newer ones the names too; our API also
+/// requires a password (a legacy body without one is answered 422 naming `password`).
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SignupRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 254, example = "ada@example.com")
+    )]
     pub email: String,
+    /// 8 to 128 characters. Defaults to empty only so that its absence is reported as a field.
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required = true, min_length = 8, max_length = 128)
+    )]
+    pub password: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub first_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
     pub last_name: Option<String>,
 }
 
-/// `POST /user/login`: the legacy contract identifies a shopper by email alone.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+/// `POST /user/login`: the email and password of an account.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 254, example = "ada@example.com")
+    )]
     pub email: String,
+    /// Defaults to empty only so that its absence is reported as a field.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true, max_length = 128))]
+    pub password: String,
+}
+
+// Passwords never reach a log line through `{:?}`.
+impl std::fmt::Debug for SignupRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignupRequest")
+            .field("email", &self.email)
+            .field("password", &"<redacted>")
+            .field("first_name", &self.first_name)
+            .field("last_name", &self.last_name)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("email", &self.email)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 /// A reference to a product by uuid; any other field the client sends along is ignored.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductRef {
     pub uuid: Uuid,
 }
@@ -87,6 +152,7 @@ pub struct ProductRef {
 /// Body of the legacy `POST` and `DELETE /unicorns/basket`: the user, and the product to add or
 /// remove (the legacy backend uses only the first entry of `unicorns`).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BasketChange {
     pub uuid: Uuid,
     pub unicorns: Vec<ProductRef>,
@@ -94,6 +160,7 @@ pub struct BasketChange {
 
 /// A user's basket in the legacy shape: a set of products.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Basket {
     pub uuid: Uuid,
     pub unicorns: Vec<ProductRef>,
@@ -101,10 +168,15 @@ pub struct Basket {
 
 /// `GET /health`: which region answered, and whether it is fit to serve.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub region: String,
+    /// `ok` when the region can serve; a region whose store fails answers 503 instead.
     pub status: String,
     pub version: String,
+    /// `ok` when the store answered the health check (absent from legacy backends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
 }
 
 #[cfg(test)]
@@ -146,8 +218,25 @@ mod tests {
     }
 
     #[test]
-    fn signup_accepts_email_only() {
+    fn signup_reads_a_legacy_body_without_password_as_an_empty_one() {
         let signup: SignupRequest = serde_json::from_str(r#"{"email":"a@b.co"}"#).expect("parses");
         assert_eq!(signup.first_name, None);
+        assert_eq!(signup.password, "");
+    }
+
+    #[test]
+    fn credentials_are_redacted_from_debug_output() {
+        let login = LoginRequest {
+            email: "a@b.co".into(),
+            password: "hunter2hunter2".into(),
+        };
+        assert!(!format!("{login:?}").contains("hunter2"));
+        let signup = SignupRequest {
+            email: "a@b.co".into(),
+            password: "hunter2hunter2".into(),
+            first_name: None,
+            last_name: None,
+        };
+        assert!(!format!("{signup:?}").contains("hunter2"));
     }
 }

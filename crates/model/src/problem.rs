@@ -5,6 +5,7 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 /// An RFC 9457 problem document: every error the API answers has this body.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// A URI naming the kind of problem (`about:blank` when the status says it all).
     #[serde(rename = "type", default = "about_blank")]
@@ -20,6 +21,7 @@ pub struct Problem {
 
 /// One failing field of a request body.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     pub message: String,

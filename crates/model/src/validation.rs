@@ -23,6 +23,42 @@ impl fmt::Display for EmailError {
 
 impl std::error::Error for EmailError {}
 
+/// The shortest password accepted, in characters.
+pub const MIN_PASSWORD_LEN: usize = 8;
+/// The longest password accepted, in characters: long passphrases pass, hashing stays bounded.
+pub const MAX_PASSWORD_LEN: usize = 128;
+
+/// Why a password was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordError {
+    TooShort,
+    TooLong,
+}
+
+impl fmt::Display for PasswordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PasswordError::TooShort => "A password has at least 8 characters.",
+            PasswordError::TooLong => "A password has at most 128 characters.",
+        })
+    }
+}
+
+impl std::error::Error for PasswordError {}
+
+/// Checks a new password's length in characters (not bytes, so every script counts alike). No
+/// composition rules: length is what makes a password strong (NIST SP 800-63B).
+pub fn check_password(password: &str) -> Result<(), PasswordError> {
+    let length = password.chars().count();
+    if length < MIN_PASSWORD_LEN {
+        Err(PasswordError::TooShort)
+    } else if length > MAX_PASSWORD_LEN {
+        Err(PasswordError::TooLong)
+    } else {
+        Ok(())
+    }
+}
+
 /// Trims and lower-cases an email address and checks its shape: one `@`, a non-empty local part,
 /// and a domain of dot-separated labels with no spaces or control characters.
 pub fn normalise_email(raw: &str) -> Result<String, EmailError> {
@@ -49,6 +85,53 @@ pub fn normalise_email(raw: &str) -> Result<String, EmailError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn password_length_rule_counts_characters(password in "\\PC{0,140}") {
+            let length = password.chars().count();
+            let expected = if length < MIN_PASSWORD_LEN {
+                Err(PasswordError::TooShort)
+            } else if length > MAX_PASSWORD_LEN {
+                Err(PasswordError::TooLong)
+            } else {
+                Ok(())
+            };
+            prop_assert_eq!(check_password(&password), expected);
+        }
+
+        #[test]
+        fn a_normalised_email_is_a_fixed_point(raw in "\\PC{0,40}(@\\PC{0,20})?") {
+            if let Ok(email) = normalise_email(&raw) {
+                prop_assert_eq!(normalise_email(&email), Ok(email.clone()));
+                prop_assert!(email.chars().count() <= MAX_EMAIL_LEN);
+                prop_assert_eq!(email.matches('@').count(), 1);
+                prop_assert!(!email.chars().any(char::is_whitespace));
+            }
+        }
+
+        #[test]
+        fn well_formed_addresses_pass_lower_cased(
+            local in "[A-Za-z0-9._%+-]{1,20}",
+            labels in proptest::collection::vec("[A-Za-z0-9]{1,10}", 2..4),
+        ) {
+            let raw = format!(" {local}@{} ", labels.join("."));
+            prop_assert_eq!(normalise_email(&raw), Ok(raw.trim().to_lowercase()));
+        }
+    }
+
+    #[test]
+    fn passwords_are_measured_in_characters() {
+        assert_eq!(check_password("1234567"), Err(PasswordError::TooShort));
+        assert_eq!(check_password("12345678"), Ok(()));
+        // Eight characters, more than eight bytes.
+        assert_eq!(check_password("ünïcørnß"), Ok(()));
+        assert_eq!(
+            check_password(&"x".repeat(129)),
+            Err(PasswordError::TooLong)
+        );
+    }
 
     #[test]
     fn normalises_case_and_whitespace() {

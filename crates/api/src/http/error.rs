@@ -22,16 +22,29 @@ pub enum Error {
     },
     #[error("{0}")]
     NotFound(String),
+    /// No valid credentials: answered with `WWW-Authenticate: Bearer`.
     #[error("{0}")]
     Unauthorized(String),
+    /// Valid credentials that do not cover this resource (another user's cart).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    /// Too many attempts; answered with `Retry-After`.
+    #[error("{detail}")]
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     MethodNotAllowed(String),
     #[error("the store is unavailable")]
     Store(#[from] StoreError),
+    /// The request ran past the server's time limit.
+    #[error("the request took too long; try again in a moment")]
+    Timeout,
     #[error("the server failed while handling the request")]
     Internal,
 }
@@ -55,12 +68,19 @@ impl Error {
             Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::Store(StoreError::Conflict) => StatusCode::CONFLICT,
             Error::Store(StoreError::MissingReference) => StatusCode::NOT_FOUND,
-            Error::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Store(StoreError::CartFull) | Error::Store(StoreError::Stale) => {
+                StatusCode::CONFLICT
+            }
+            Error::Store(StoreError::Unavailable(_)) | Error::Timeout => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Error::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -71,6 +91,13 @@ impl Error {
             Error::Store(StoreError::Conflict) => "the record already exists".to_owned(),
             Error::Store(StoreError::MissingReference) => {
                 "a user or product named in the request does not exist".to_owned()
+            }
+            Error::Store(StoreError::CartFull) => format!(
+                "a cart holds at most {} products; remove one first",
+                unishop_model::MAX_CART_LINES
+            ),
+            Error::Store(StoreError::Stale) => {
+                "the data changed while the request was handled; try again".to_owned()
             }
             Error::Store(StoreError::Unavailable(_)) => {
                 "the database is unavailable; try again in a moment".to_owned()
@@ -90,13 +117,29 @@ impl IntoResponse for Error {
             Error::Invalid { errors, .. } => errors.clone(),
             _ => Vec::new(),
         };
-        problem_response(Problem {
+        let mut response = problem_response(Problem {
             kind: "about:blank".to_owned(),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: self.detail(),
             errors,
-        })
+        });
+        match &self {
+            Error::Unauthorized(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Error::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ => {}
+        }
+        response
     }
 }
 

@@ -3,9 +3,11 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
+use unishop_model::FieldError;
 use uuid::Uuid;
 
 use super::error::Error;
@@ -52,10 +54,50 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| {
         Error::BadRequest(format!("the request body is not valid JSON: {error}"))
     })?;
-    serde_json::from_value(value).map_err(|error| Error::Invalid {
-        detail: format!("the request body does not have the expected fields: {error}"),
-        errors: Vec::new(),
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.into_inner().to_string();
+        let field = field_of(&path, &message);
+        Error::Invalid {
+            detail: format!("{field}: {message}"),
+            errors: vec![FieldError { field, message }],
+        }
     })
+}
+
+/// The field a deserialisation error is about, as a path like `items[0].quantity`. A missing
+/// field is reported by serde at its parent, with the name only in the message.
+fn field_of(path: &str, message: &str) -> String {
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name);
+    match (path, missing) {
+        (".", Some(name)) => name.to_owned(),
+        (".", None) => "body".to_owned(),
+        (parent, Some(name)) => format!("{parent}.{name}"),
+        (path, None) => path.to_owned(),
+    }
+}
+
+/// The query string's parameters as `T`; a value of the wrong form is a 422 naming it.
+pub struct QueryParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for QueryParams<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::try_from_uri(&parts.uri)
+            .map(|Query(value)| QueryParams(value))
+            .map_err(|rejection| Error::Invalid {
+                detail: format!("the query string is not valid: {}", rejection.body_text()),
+                errors: Vec::new(),
+            })
+    }
 }
 
 /// Parses a uuid taken from the path, naming the parameter when it is not one.

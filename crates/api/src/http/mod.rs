@@ -1,44 +1,68 @@
 //! The HTTP surface: one module per resource, one [`error::Error`] for every failure.
 
+pub mod auth;
 pub mod basket;
+pub mod cart;
 pub mod error;
 pub mod health;
 pub mod json;
+pub mod openapi;
+pub mod orders;
+pub mod request_id;
+pub mod snapshot;
 pub mod unicorns;
 pub mod users;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderName, HeaderValue, Method, Uri};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use unishop_model::REGION_HEADER;
 
-use crate::store::Stores;
+use crate::auth::TokenKey;
+use crate::store::{StoreError, Stores};
 use error::Error;
+use snapshot::{CatalogueCache, Snapshot};
 
 /// The largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// The longest a request may take before it is answered 503: a stuck store never holds a shopper
+/// (or CloudFront, which then fails over) waiting.
+pub const REQUEST_TIME_LIMIT: Duration = Duration::from_secs(10);
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub region: Arc<str>,
     pub stores: Stores,
+    /// Signs and verifies login tokens; every region holds the same key.
+    pub tokens: Arc<TokenKey>,
+    catalogue: Arc<CatalogueCache>,
 }
 
 impl AppState {
-    pub fn new(region: &str, stores: Stores) -> Self {
+    pub fn new(region: &str, stores: Stores, tokens: TokenKey) -> Self {
         Self {
             region: region.into(),
             stores,
+            tokens: Arc::new(tokens),
+            catalogue: Arc::default(),
         }
+    }
+
+    /// The catalogue, at most a few seconds old (see [`snapshot`]).
+    pub async fn catalogue(&self) -> Result<Arc<Snapshot>, StoreError> {
+        self.catalogue.get(self.stores.catalogue.as_ref()).await
     }
 }
 
@@ -48,37 +72,75 @@ pub fn router(state: AppState) -> Router {
     let region =
         HeaderValue::from_str(&state.region).unwrap_or(HeaderValue::from_static("unknown"));
     let region_header = HeaderName::from_static(REGION_HEADER);
+    let openapi = Bytes::from(openapi::document());
     Router::new()
         .route("/unicorns", get(unicorns::list))
-        .route("/unicorns/", get(unicorns::list))
+        .route("/unicorns/", get(unicorns::list_slash))
+        .route("/unicorns/{uuid}", get(unicorns::show))
+        .route("/categories", get(unicorns::categories))
         .route("/unicorns/basket", post(basket::add).delete(basket::remove))
         .route("/unicorns/basket/{user_uuid}", get(basket::show))
         .route("/user", post(users::signup))
         .route("/user/login", post(users::login))
+        .route("/cart", get(cart::show))
+        .route(
+            "/cart/items/{product_uuid}",
+            put(cart::set_item).delete(cart::remove_item),
+        )
+        .route("/cart/merge", post(cart::merge))
+        .route("/orders", post(orders::place).get(orders::list))
+        .route("/orders/{id}", get(orders::show))
         .route("/health", get(health::health))
         .route("/health/ping", get(health::ping))
         .route("/health/ishealthy", get(health::is_healthy))
         .route("/health/dbping", get(health::db_ping))
+        .route(
+            "/openapi.json",
+            get(move || async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    openapi.clone(),
+                )
+            }),
+        )
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(time_limit))
         .layer(CatchPanicLayer::custom(|_| Error::Internal.into_response()))
-        .layer(TraceLayer::new_for_http())
-        // The legacy page calls the API cross-origin; it must read the region header too.
+        // Every log line of a request, the handler's included, carries its request id.
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
+        .layer(middleware::from_fn(request_id::assign))
+        // The storefront calls the API cross-origin with a bearer token, which a wildcard
+        // `Access-Control-Allow-Headers` does not cover: the asked-for headers are mirrored.
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
                 .allow_methods(Any)
-                .allow_headers(Any)
-                .expose_headers([region_header.clone()])
-                .max_age(std::time::Duration::from_secs(600)),
+                .allow_headers(AllowHeaders::mirror_request())
+                .expose_headers([
+                    region_header.clone(),
+                    HeaderName::from_static(request_id::REQUEST_ID_HEADER),
+                    header::ETAG,
+                    header::RETRY_AFTER,
+                ])
+                .max_age(Duration::from_secs(600)),
         )
         .layer(SetResponseHeaderLayer::overriding(region_header, region))
+        // Anything personal must not be cached; catalogue reads set their own policy.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
+}
+
+/// Answers 503 when a request runs past [`REQUEST_TIME_LIMIT`].
+async fn time_limit(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIME_LIMIT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => Error::Timeout.into_response(),
+    }
 }
 
 async fn unknown_route(method: Method, uri: Uri) -> Error {

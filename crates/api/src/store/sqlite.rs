@@ -1,38 +1,59 @@
-//! The embedded store: one SQLite file (or memory) holding catalogue, users and baskets.
+//! The embedded store: one SQLite file (or memory) holding catalogue, users, carts and orders.
 //!
 //! Several API processes may share one file (the local two-region stack does): WAL journaling lets
 //! readers and a writer work at once, and the busy timeout makes a writer wait for another instead
-//! of failing.
+//! of failing. Read-then-write operations start with `BEGIN IMMEDIATE`, taking the write lock
+//! before reading, so two processes never both act on the same stale read.
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
-use sqlx::{Row, SqlitePool};
-use unishop_model::{Product, User};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+use unishop_model::{
+    merge_lines, CartItem, CartLine, Merged, Order, Product, ShippingAddress, User, MAX_CART_LINES,
+};
 use uuid::Uuid;
 
-use super::{Carts, Catalogue, NewUser, StoreError, Stores, Users};
+use super::{
+    Carts, Catalogue, Credentials, NewOrder, NewUser, Orders, StoreError, StoredOrder, Stores,
+    Users,
+};
 use crate::seed::CATALOGUE;
 
-/// How long a request waits for a connection or a lock before the store reports itself unavailable.
-const WAIT_LIMIT: Duration = Duration::from_secs(3);
+/// How long a request waits for a connection or a lock before the store reports itself
+/// unavailable (and the API answers 503).
+pub const WAIT_LIMIT: Duration = Duration::from_secs(3);
+
+/// How long a failed login is remembered at most.
+const FAILURE_MEMORY_SECS: i64 = 24 * 60 * 60;
 
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Writers of this process take turns here rather than in SQLite's busy handler, which
+    /// sleeps in growing steps and turns write contention into long tail latencies. Writers of
+    /// other processes on the same file still meet the busy timeout.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    wait_limit: Duration,
 }
 
 impl SqliteStore {
     /// Opens (creating when missing) the database at `url`, applies the migrations and makes sure
     /// the seed catalogue is present and current.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, WAIT_LIMIT).await
+    }
+
+    /// [`SqliteStore::open`], waiting at most `wait_limit` for a connection or a lock.
+    pub async fn open_with(url: &str, wait_limit: Duration) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(unavailable)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(WAIT_LIMIT)
+            .busy_timeout(wait_limit)
             .foreign_keys(true);
         if let Some(folder) = options.get_filename().parent() {
             if !folder.as_os_str().is_empty() {
@@ -56,7 +77,7 @@ impl SqliteStore {
             } else {
                 Some(Duration::from_secs(1800))
             })
-            .acquire_timeout(WAIT_LIMIT)
+            .acquire_timeout(wait_limit)
             .connect_with(options)
             .await
             .map_err(unavailable)?;
@@ -64,7 +85,11 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrating: {e}")))?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            writer: Default::default(),
+            wait_limit,
+        };
         store.seed().await?;
         Ok(store)
     }
@@ -74,14 +99,36 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    /// All three stores, served by this database.
+    /// The folder holding the database file; `None` for an in-memory database.
+    pub fn data_folder(url: &str) -> Option<PathBuf> {
+        if url.contains(":memory:") {
+            return None;
+        }
+        let options = SqliteConnectOptions::from_str(url).ok()?;
+        let folder = options.get_filename().parent()?.to_path_buf();
+        Some(if folder.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            folder
+        })
+    }
+
+    /// Every store, served by this database.
     pub fn into_stores(self) -> Stores {
         let store = std::sync::Arc::new(self);
         Stores {
             catalogue: store.clone(),
             users: store.clone(),
-            carts: store,
+            carts: store.clone(),
+            orders: store,
         }
+    }
+
+    /// This process's turn to write, waited for at most the wait limit.
+    async fn write_turn(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, StoreError> {
+        tokio::time::timeout(self.wait_limit, self.writer.lock())
+            .await
+            .map_err(|_| StoreError::Unavailable("timed out waiting to write".to_owned()))
     }
 
     async fn seed(&self) -> Result<(), StoreError> {
@@ -163,6 +210,55 @@ fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
 const PRODUCT_COLUMNS: &str = "uuid, name, description, price_cents, image, image_alt, category";
 const USER_COLUMNS: &str = "uuid, email, first_name, last_name";
 
+/// The user's cart lines, oldest first, on a connection (inside a transaction or not).
+async fn cart_lines(conn: &mut SqliteConnection, user: Uuid) -> Result<Vec<CartLine>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT unicorn_uuid, quantity FROM unicorns_basket WHERE user_uuid = ? ORDER BY rowid",
+    )
+    .bind(user.to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(unavailable)?;
+    rows.iter()
+        .map(|row| {
+            let quantity: i64 = row.try_get("quantity").map_err(unavailable)?;
+            Ok(CartLine {
+                uuid: uuid_column(row, "unicorn_uuid")?,
+                quantity: u32::try_from(quantity)
+                    .map_err(|_| StoreError::Unavailable(format!("corrupt quantity {quantity}")))?,
+            })
+        })
+        .collect()
+}
+
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &SqliteRow,
+    column: &str,
+) -> Result<T, StoreError> {
+    let text: String = row.try_get(column).map_err(unavailable)?;
+    serde_json::from_str(&text)
+        .map_err(|e| StoreError::Unavailable(format!("corrupt {column} JSON: {e}")))
+}
+
+fn order_from_row(row: &SqliteRow) -> Result<Order, StoreError> {
+    let items: Vec<CartItem> = json_column(row, "items")?;
+    let shipping: ShippingAddress = json_column(row, "shipping")?;
+    Ok(Order {
+        id: uuid_column(row, "id")?,
+        items,
+        total_cents: row.try_get("total_cents").map_err(unavailable)?,
+        created_at: row.try_get("created_at").map_err(unavailable)?,
+        region: row.try_get("region").map_err(unavailable)?,
+        shipping,
+    })
+}
+
+const ORDER_COLUMNS: &str = "id, items, total_cents, created_at, region, shipping, request_hash";
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Unavailable(format!("encoding: {e}")))
+}
+
 #[async_trait]
 impl Catalogue for SqliteStore {
     async fn products(&self) -> Result<Vec<Product>, StoreError> {
@@ -190,6 +286,7 @@ impl Catalogue for SqliteStore {
 #[async_trait]
 impl Users for SqliteStore {
     async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
+        let _turn = self.write_turn().await?;
         let created = User {
             uuid: Uuid::new_v4(),
             email: user.email,
@@ -197,27 +294,18 @@ impl Users for SqliteStore {
             last_name: user.last_name,
         };
         sqlx::query(
-            "INSERT INTO unicorn_user (uuid, email, first_name, last_name) VALUES (?, ?, ?, ?)",
+            "INSERT INTO unicorn_user (uuid, email, first_name, last_name, password_hash)
+             VALUES (?, ?, ?, ?, ?)",
         )
         .bind(created.uuid.to_string())
         .bind(&created.email)
         .bind(&created.first_name)
         .bind(&created.last_name)
+        .bind(&user.password_hash)
         .execute(&self.pool)
         .await
         .map_err(write_error)?;
         Ok(created)
-    }
-
-    async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM unicorn_user WHERE email = ?"
-        ))
-        .bind(email)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        row.as_ref().map(user_from_row).transpose()
     }
 
     async fn user(&self, uuid: Uuid) -> Result<Option<User>, StoreError> {
@@ -230,36 +318,129 @@ impl Users for SqliteStore {
         .map_err(unavailable)?;
         row.as_ref().map(user_from_row).transpose()
     }
+
+    async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, password_hash FROM unicorn_user WHERE email = ?"
+        ))
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        row.as_ref()
+            .map(|row| {
+                Ok(Credentials {
+                    user: user_from_row(row)?,
+                    password_hash: row.try_get("password_hash").map_err(unavailable)?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn login_failures_since(&self, email: &str, since: i64) -> Result<Vec<i64>, StoreError> {
+        sqlx::query_scalar("SELECT at FROM login_failures WHERE email = ? AND at >= ? ORDER BY at")
+            .bind(email)
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn record_login_failure(&self, email: &str, at: i64) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await?;
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        sqlx::query("DELETE FROM login_failures WHERE email = ? AND at < ?")
+            .bind(email)
+            .bind(at.saturating_sub(FAILURE_MEMORY_SECS))
+            .execute(&mut *tx)
+            .await
+            .map_err(write_error)?;
+        sqlx::query("INSERT INTO login_failures (email, at) VALUES (?, ?)")
+            .bind(email)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(write_error)?;
+        tx.commit().await.map_err(unavailable)
+    }
+
+    async fn clear_login_failures(&self, email: &str) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await?;
+        sqlx::query("DELETE FROM login_failures WHERE email = ?")
+            .bind(email)
+            .execute(&self.pool)
+            .await
+            .map_err(write_error)?;
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl Carts for SqliteStore {
-    async fn basket(&self, user: Uuid) -> Result<Vec<Uuid>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT unicorn_uuid FROM unicorns_basket WHERE user_uuid = ? ORDER BY rowid",
-        )
-        .bind(user.to_string())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        rows.iter()
-            .map(|row| uuid_column(row, "unicorn_uuid"))
-            .collect()
+    async fn cart(&self, user: Uuid) -> Result<Vec<CartLine>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(unavailable)?;
+        cart_lines(&mut conn, user).await
     }
 
-    async fn add_to_basket(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT OR IGNORE INTO unicorns_basket (user_uuid, unicorn_uuid) VALUES (?, ?)",
+    async fn set_quantity(
+        &self,
+        user: Uuid,
+        product: Uuid,
+        quantity: u32,
+    ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await?;
+        // One statement, so the line-limit check and the write cannot be split by another writer.
+        let written = sqlx::query(
+            "INSERT INTO unicorns_basket (user_uuid, unicorn_uuid, quantity)
+             SELECT ?1, ?2, ?3
+             WHERE (SELECT count(*) FROM unicorns_basket WHERE user_uuid = ?1) < ?4
+                OR EXISTS (SELECT 1 FROM unicorns_basket WHERE user_uuid = ?1 AND unicorn_uuid = ?2)
+             ON CONFLICT (user_uuid, unicorn_uuid) DO UPDATE SET quantity = excluded.quantity",
         )
         .bind(user.to_string())
         .bind(product.to_string())
+        .bind(i64::from(quantity))
+        .bind(MAX_CART_LINES as i64)
         .execute(&self.pool)
         .await
         .map_err(write_error)?;
+        if written.rows_affected() == 0 {
+            return Err(StoreError::CartFull);
+        }
         Ok(())
     }
 
-    async fn remove_from_basket(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
+    async fn add_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await?;
+        let written = sqlx::query(
+            "INSERT INTO unicorns_basket (user_uuid, unicorn_uuid, quantity)
+             SELECT ?1, ?2, 1
+             WHERE (SELECT count(*) FROM unicorns_basket WHERE user_uuid = ?1) < ?3
+             ON CONFLICT (user_uuid, unicorn_uuid) DO NOTHING",
+        )
+        .bind(user.to_string())
+        .bind(product.to_string())
+        .bind(MAX_CART_LINES as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(write_error)?;
+        if written.rows_affected() == 1 {
+            return Ok(());
+        }
+        // Nothing written: either the line was there already (fine) or the cart is full.
+        let present: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM unicorns_basket WHERE user_uuid = ? AND unicorn_uuid = ?",
+        )
+        .bind(user.to_string())
+        .bind(product.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        present.map(|_| ()).ok_or(StoreError::CartFull)
+    }
+
+    async fn remove_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await?;
         sqlx::query("DELETE FROM unicorns_basket WHERE user_uuid = ? AND unicorn_uuid = ?")
             .bind(user.to_string())
             .bind(product.to_string())
@@ -269,11 +450,123 @@ impl Carts for SqliteStore {
         Ok(())
     }
 
+    async fn merge(&self, user: Uuid, incoming: &[CartLine]) -> Result<Merged, StoreError> {
+        let _turn = self.write_turn().await?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(unavailable)?;
+        let existing = cart_lines(&mut tx, user).await?;
+        let merged = merge_lines(&existing, incoming).map_err(|_| StoreError::CartFull)?;
+        for line in &merged.lines {
+            sqlx::query(
+                "INSERT INTO unicorns_basket (user_uuid, unicorn_uuid, quantity) VALUES (?, ?, ?)
+                 ON CONFLICT (user_uuid, unicorn_uuid) DO UPDATE SET quantity = excluded.quantity",
+            )
+            .bind(user.to_string())
+            .bind(line.uuid.to_string())
+            .bind(i64::from(line.quantity))
+            .execute(&mut *tx)
+            .await
+            .map_err(write_error)?;
+        }
+        tx.commit().await.map_err(unavailable)?;
+        Ok(merged)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Orders for SqliteStore {
+    async fn order_by_key(&self, user: Uuid, key: &str) -> Result<Option<StoredOrder>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE user_uuid = ? AND idempotency_key = ?"
+        ))
+        .bind(user.to_string())
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        row.as_ref()
+            .map(|row| {
+                Ok(StoredOrder {
+                    order: order_from_row(row)?,
+                    request_hash: row.try_get("request_hash").map_err(unavailable)?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn place_order(&self, new: NewOrder) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(unavailable)?;
+        let mut held = cart_lines(&mut tx, new.user).await?;
+        let mut priced = new.cart.clone();
+        held.sort_by_key(|l| l.uuid);
+        priced.sort_by_key(|l| l.uuid);
+        if held != priced {
+            return Err(StoreError::Stale);
+        }
+        let order = &new.order;
+        sqlx::query(
+            "INSERT INTO orders (id, user_uuid, idempotency_key, request_hash, region, created_at,
+                                 total_cents, items, shipping)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(order.id.to_string())
+        .bind(new.user.to_string())
+        .bind(&new.idempotency_key)
+        .bind(&new.request_hash)
+        .bind(&order.region)
+        .bind(&order.created_at)
+        .bind(order.total_cents)
+        .bind(to_json(&order.items)?)
+        .bind(to_json(&order.shipping)?)
+        .execute(&mut *tx)
+        .await
+        .map_err(write_error)?;
+        sqlx::query("DELETE FROM unicorns_basket WHERE user_uuid = ?")
+            .bind(new.user.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(write_error)?;
+        // Dropping the transaction on any error above rolls it back: no partial order.
+        tx.commit().await.map_err(unavailable)
+    }
+
+    async fn orders(&self, user: Uuid) -> Result<Vec<Order>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE user_uuid = ?
+             ORDER BY created_at DESC, rowid DESC"
+        ))
+        .bind(user.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.iter().map(order_from_row).collect()
+    }
+
+    async fn order(&self, user: Uuid, id: Uuid) -> Result<Option<Order>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE user_uuid = ? AND id = ?"
+        ))
+        .bind(user.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        row.as_ref().map(order_from_row).transpose()
     }
 }

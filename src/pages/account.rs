@@ -1,0 +1,244 @@
+//! `/signup` and `/login`.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use unishop_model::{check_password, normalise_email, LoginRequest, SignupRequest};
+
+use crate::api::{Api, ApiError};
+use crate::components::field::{focus_first_error, Field};
+use crate::state::Shop;
+
+/// The error signals of a form's fields plus one for the whole form.
+#[derive(Clone, Copy)]
+struct FormErrors {
+    fields: RwSignal<Vec<(String, String)>>,
+    form: RwSignal<Option<String>>,
+}
+
+impl FormErrors {
+    fn new() -> Self {
+        FormErrors {
+            fields: RwSignal::new(Vec::new()),
+            form: RwSignal::new(None),
+        }
+    }
+
+    fn of(self, field: &'static str) -> Signal<Option<String>> {
+        Signal::derive(move || {
+            self.fields
+                .with(|all| all.iter().find(|(f, _)| f == field).map(|(_, m)| m.clone()))
+        })
+    }
+
+    fn clear(self) {
+        self.fields.set(Vec::new());
+        self.form.set(None);
+    }
+
+    /// Shows a server refusal next to the fields it names, or above the form.
+    fn show(self, error: &ApiError) {
+        match error {
+            ApiError::Rejected {
+                status: 409,
+                detail,
+                ..
+            } => {
+                self.fields.set(vec![("email".into(), detail.clone())]);
+            }
+            ApiError::Rejected { fields, detail, .. } if !fields.is_empty() => {
+                self.fields.set(
+                    fields
+                        .iter()
+                        .map(|f| (f.field.clone(), sentence(&f.message)))
+                        .collect(),
+                );
+                self.form.set(Some(detail.clone()));
+            }
+            other => self.form.set(Some(other.to_string())),
+        }
+        focus_first_error();
+    }
+}
+
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Where to go after logging in: the `next` parameter when it is a path of this site.
+fn next_page() -> Memo<String> {
+    let query = use_query_map();
+    Memo::new(move |_| {
+        query
+            .with(|q| q.get("next"))
+            .filter(|next| next.starts_with('/') && !next.starts_with("//"))
+            .unwrap_or_else(|| "/".to_owned())
+    })
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let api = expect_context::<Api>();
+    let shop = expect_context::<Shop>();
+    let navigate = use_navigate();
+    let next = next_page();
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let errors = FormErrors::new();
+    let busy = RwSignal::new(false);
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        errors.clear();
+        let mut invalid = Vec::new();
+        let checked_email = normalise_email(&email.get_untracked());
+        if let Err(e) = &checked_email {
+            invalid.push(("email".to_owned(), e.to_string()));
+        }
+        if password.get_untracked().is_empty() {
+            invalid.push(("password".to_owned(), "Enter your password.".to_owned()));
+        }
+        let Ok(email) = checked_email else {
+            errors.fields.set(invalid);
+            focus_first_error();
+            return;
+        };
+        if !invalid.is_empty() {
+            errors.fields.set(invalid);
+            focus_first_error();
+            return;
+        }
+        busy.set(true);
+        let api = api.clone();
+        let navigate = navigate.clone();
+        let request = LoginRequest {
+            email,
+            password: password.get_untracked(),
+        };
+        leptos::task::spawn_local(async move {
+            let result = match api.login(&request).await {
+                Ok(session) => shop.log_in(&api, session).await,
+                Err(error) => Err(error),
+            };
+            busy.set(false);
+            match result {
+                Ok(()) => navigate(&next.get_untracked(), Default::default()),
+                Err(ApiError::Rejected { status: 401, .. }) => {
+                    errors.form.set(Some(
+                        "The email or password is not right. Check both and try again.".into(),
+                    ));
+                    focus_first_error();
+                }
+                Err(error) => errors.show(&error),
+            }
+        });
+    };
+    view! {
+        <h1 class="page-title" tabindex="-1">"Log in"</h1>
+        <form class="account-form" on:submit=on_submit novalidate>
+            <FormProblem errors />
+            <Field id="email" label="Email" kind="email" autocomplete="email" value=email error=errors.of("email") />
+            <Field id="password" label="Password" kind="password" autocomplete="current-password" value=password error=errors.of("password") />
+            <button type="submit" disabled=move || busy.get()>"Log in"</button>
+        </form>
+        <p>"New here? " <a href="/signup">"Create an account"</a></p>
+    }
+}
+
+#[component]
+pub fn SignupPage() -> impl IntoView {
+    let api = expect_context::<Api>();
+    let shop = expect_context::<Shop>();
+    let navigate = use_navigate();
+    let next = next_page();
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let first_name = RwSignal::new(String::new());
+    let last_name = RwSignal::new(String::new());
+    let errors = FormErrors::new();
+    let busy = RwSignal::new(false);
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        errors.clear();
+        let mut invalid = Vec::new();
+        let checked_email = normalise_email(&email.get_untracked());
+        if let Err(e) = &checked_email {
+            invalid.push(("email".to_owned(), e.to_string()));
+        }
+        if let Err(e) = check_password(&password.get_untracked()) {
+            invalid.push(("password".to_owned(), e.to_string()));
+        }
+        for (field, value) in [("firstName", first_name), ("lastName", last_name)] {
+            if value.with_untracked(|v| v.chars().count() > 100) {
+                invalid.push((field.to_owned(), "At most 100 characters.".to_owned()));
+            }
+        }
+        let (Ok(email), true) = (checked_email, invalid.is_empty()) else {
+            errors.fields.set(invalid);
+            focus_first_error();
+            return;
+        };
+        busy.set(true);
+        let api = api.clone();
+        let navigate = navigate.clone();
+        let optional = |s: RwSignal<String>| {
+            Some(s.get_untracked().trim().to_owned()).filter(|s| !s.is_empty())
+        };
+        let signup = SignupRequest {
+            email: email.clone(),
+            password: password.get_untracked(),
+            first_name: optional(first_name),
+            last_name: optional(last_name),
+        };
+        leptos::task::spawn_local(async move {
+            let result = async {
+                api.signup(&signup).await?;
+                let session = api
+                    .login(&LoginRequest {
+                        email,
+                        password: signup.password.clone(),
+                    })
+                    .await?;
+                shop.log_in(&api, session).await
+            }
+            .await;
+            busy.set(false);
+            match result {
+                Ok(()) => navigate(&next.get_untracked(), Default::default()),
+                Err(error) => errors.show(&error),
+            }
+        });
+    };
+    view! {
+        <h1 class="page-title" tabindex="-1">"Create an account"</h1>
+        <form class="account-form" on:submit=on_submit novalidate>
+            <FormProblem errors />
+            <Field id="email" label="Email" kind="email" autocomplete="email" value=email error=errors.of("email") />
+            <Field
+                id="password"
+                label="Password"
+                kind="password"
+                autocomplete="new-password"
+                hint="8 to 128 characters."
+                value=password
+                error=errors.of("password")
+            />
+            <Field id="firstName" label="First name (optional)" autocomplete="given-name" value=first_name error=errors.of("firstName") />
+            <Field id="lastName" label="Last name (optional)" autocomplete="family-name" value=last_name error=errors.of("lastName") />
+            <button type="submit" disabled=move || busy.get()>"Sign up"</button>
+        </form>
+        <p>"Already have an account? " <a href="/login">"Log in"</a></p>
+    }
+}
+
+/// A problem with the whole form, announced when it appears.
+#[component]
+fn FormProblem(errors: FormErrors) -> impl IntoView {
+    view! {
+        <div role="alert" class="form-problem-slot">
+            {move || errors.form.get().map(|message| view! { <p class="form-problem" data-testid="form-problem">{message}</p> })}
+        </div>
+    }
+}

@@ -1,0 +1,181 @@
+use leptos::prelude::*;
+use unishop_model::{format_price, line_total, CartLine, Product, MAX_QUANTITY};
+
+use crate::api::Api;
+use crate::components::error_panel::ErrorPanel;
+use crate::session::Backend;
+use crate::state::Shop;
+
+/// `/cart`: the lines with quantities, line totals and the total; the way to checkout.
+#[component]
+pub fn CartPage() -> impl IntoView {
+    let api = expect_context::<Api>();
+    let shop = expect_context::<Shop>();
+    let catalogue = LocalResource::new({
+        let api = api.clone();
+        move || {
+            let api = api.clone();
+            async move { api.products().await }
+        }
+    });
+    view! {
+        <h1 class="page-title" tabindex="-1">"Your cart"</h1>
+        <Transition fallback=|| view! { <p aria-busy="true">"Loading your cart…"</p> }>
+            {move || {
+                let loading = shop.cart_loading.get();
+                catalogue
+                    .get()
+                    .map(|result| match result {
+                        Err(error) => {
+                            view! { <ErrorPanel message=error.to_string() on_retry=move || catalogue.refetch() /> }
+                                .into_any()
+                        }
+                        Ok(_) if loading => view! { <p aria-busy="true">"Loading your cart…"</p> }.into_any(),
+                        Ok(products) => view! { <CartLines products /> }.into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn CartLines(products: Vec<Product>) -> impl IntoView {
+    let shop = expect_context::<Shop>();
+    let products = StoredValue::new(products);
+    let priced = move || {
+        shop.lines
+            .get()
+            .into_iter()
+            .filter_map(|line| {
+                products
+                    .with_value(|all| all.iter().find(|p| p.uuid == line.uuid).cloned())
+                    .map(|p| (line, p))
+            })
+            .collect::<Vec<_>>()
+    };
+    let total = move || {
+        priced()
+            .iter()
+            .map(|(line, p)| line_total(p.cents(), line.quantity))
+            .sum::<i64>()
+    };
+    let backend = move || shop.session.with(|s| s.as_ref().map(|s| s.backend));
+    view! {
+        <Show
+            when=move || !shop.lines.with(Vec::is_empty)
+            fallback=|| view! {
+                <div class="empty-result">
+                    <p>"Your cart is empty."</p>
+                    <a href="/" class="button-link">"Browse the unicorns"</a>
+                </div>
+            }
+        >
+            <ul class="cart-lines">
+                <For
+                    each=priced
+                    key=|(line, _)| (line.uuid, line.quantity)
+                    children=move |(line, product)| view! { <CartLineRow line product /> }
+                />
+            </ul>
+            <p class="cart-total">
+                "Total: " <strong data-testid="cart-total">{move || format_price(total())}</strong>
+            </p>
+            {move || match backend() {
+                Some(Backend::Unishop) => view! {
+                    <a href="/checkout/shipping" class="button-link primary">"Check out"</a>
+                }.into_any(),
+                Some(Backend::Legacy) => view! {
+                    <p class="notice" data-testid="checkout-unavailable">
+                        "Checkout is not available: this shop's server takes no orders online yet. Your cart is kept for you."
+                    </p>
+                }.into_any(),
+                None => view! {
+                    <p><a href="/login?next=/checkout/shipping" class="button-link primary">"Log in to check out"</a></p>
+                }.into_any(),
+            }}
+        </Show>
+    }
+}
+
+#[component]
+fn CartLineRow(line: CartLine, product: Product) -> impl IntoView {
+    let api = expect_context::<Api>();
+    let shop = expect_context::<Shop>();
+    let legacy = shop
+        .session
+        .with_untracked(|s| s.as_ref().is_some_and(|s| s.backend == Backend::Legacy));
+    let quantity = RwSignal::new(line.quantity.to_string());
+    let error = RwSignal::new(None::<String>);
+    let uuid = product.uuid;
+    let input_id = format!("quantity-{uuid}");
+    let error_id = format!("quantity-{uuid}-error");
+    let update = {
+        let api = api.clone();
+        move || {
+            let parsed = quantity
+                .get_untracked()
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|q| (1..=MAX_QUANTITY).contains(q));
+            let Some(amount) = parsed else {
+                error.set(Some(format!("Choose a quantity from 1 to {MAX_QUANTITY}.")));
+                return;
+            };
+            error.set(None);
+            let api = api.clone();
+            leptos::task::spawn_local(async move {
+                if let Err(e) = shop.set_quantity(&api, uuid, amount).await {
+                    error.set(Some(e.to_string()));
+                }
+            });
+        }
+    };
+    let remove = {
+        let name = product.name.clone();
+        move |_| {
+            let api = api.clone();
+            let name = name.clone();
+            leptos::task::spawn_local(async move {
+                if let Err(e) = shop.remove(&api, uuid, &name).await {
+                    error.set(Some(e.to_string()));
+                }
+            });
+        }
+    };
+    let name = product.name.clone();
+    view! {
+        <li class="cart-line" data-testid="cart-line">
+            {product.image.clone().map(|src| view! { <img src=src alt="" width="64" height="64" /> })}
+            <div class="cart-line-name">
+                <a href=format!("/product/{uuid}")>{name.clone()}</a>
+                <span class="unit-price">{format!("{} each", format_price(product.cents()))}</span>
+            </div>
+            {if legacy {
+                view! { <span class="cart-line-quantity">"Quantity 1"</span> }.into_any()
+            } else {
+                view! {
+                    <form class="cart-line-quantity" on:submit=move |ev| { ev.prevent_default(); update() }>
+                        <label for=input_id.clone()>{format!("Quantity of {name}")}</label>
+                        <input
+                            id=input_id.clone()
+                            type="number"
+                            inputmode="numeric"
+                            min="1"
+                            max=MAX_QUANTITY
+                            bind:value=quantity
+                            aria-invalid=move || error.with(Option::is_some).then_some("true")
+                            aria-describedby=error_id.clone()
+                        />
+                        <button type="submit" class="secondary">"Update"</button>
+                    </form>
+                }.into_any()
+            }}
+            <span class="line-total" data-testid="line-total">{format_price(line_total(product.cents(), line.quantity))}</span>
+            <button type="button" class="secondary" on:click=remove aria-label=format!("Remove {} from cart", product.name)>
+                "Remove"
+            </button>
+            <p class="field-error" id=format!("quantity-{uuid}-error")>{move || error.get()}</p>
+        </li>
+    }
+}

@@ -1,0 +1,118 @@
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use unishop_model::{format_price, MAX_QUANTITY};
+use uuid::Uuid;
+
+use crate::api::Api;
+use crate::components::error_panel::ErrorPanel;
+use crate::pages::not_found::NotFoundPage;
+use crate::state::Shop;
+
+/// `/product/{uuid}`: one product, deep-linkable, with a quantity and Add to cart.
+#[component]
+pub fn ProductPage() -> impl IntoView {
+    let api = expect_context::<Api>();
+    let params = use_params_map();
+    let uuid =
+        Memo::new(move |_| params.with(|p| p.get("uuid").and_then(|u| Uuid::parse_str(&u).ok())));
+    let product = LocalResource::new({
+        let api = api.clone();
+        move || {
+            let api = api.clone();
+            let uuid = uuid.get();
+            async move {
+                match uuid {
+                    Some(uuid) => api.product(uuid).await,
+                    None => Ok(None),
+                }
+            }
+        }
+    });
+    view! {
+        <Transition fallback=|| view! { <div class="product-detail placeholder" aria-busy="true"></div> }>
+            {move || {
+                product
+                    .get()
+                    .map(|result| match result {
+                        Ok(Some(product)) => view! { <ProductDetail product /> }.into_any(),
+                        Ok(None) => view! { <NotFoundPage /> }.into_any(),
+                        Err(error) => {
+                            view! {
+                                <h1 class="page-title" tabindex="-1">"Product"</h1>
+                                <ErrorPanel message=error.to_string() on_retry=move || product.refetch() />
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn ProductDetail(product: unishop_model::Product) -> impl IntoView {
+    let api = expect_context::<Api>();
+    let shop = expect_context::<Shop>();
+    let quantity = RwSignal::new("1".to_owned());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let uuid = product.uuid;
+    let name = product.name.clone();
+    let on_add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let parsed = quantity
+            .get_untracked()
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|q| (1..=MAX_QUANTITY).contains(q));
+        let Some(amount) = parsed else {
+            error.set(Some(format!("Choose a quantity from 1 to {MAX_QUANTITY}.")));
+            crate::components::field::focus_first_error();
+            return;
+        };
+        error.set(None);
+        busy.set(true);
+        let api = api.clone();
+        let name = name.clone();
+        leptos::task::spawn_local(async move {
+            if let Err(e) = shop.add(&api, uuid, amount, &name).await {
+                error.set(Some(e.to_string()));
+            }
+            busy.set(false);
+        });
+    };
+    let alt = product
+        .image_alt
+        .clone()
+        .unwrap_or_else(|| format!("Picture of the {}", product.name));
+    view! {
+        <article class="product-detail">
+            {product.image.clone().map(|src| view! { <img src=src alt=alt width="360" height="360" /> })}
+            <div class="product-info">
+                <h1 class="page-title" tabindex="-1">{product.name.clone()}</h1>
+                {product.category.clone().map(|c| view! { <p class="product-category">{c}</p> })}
+                <p class="product-price" data-testid="product-price">{format_price(product.cents())}</p>
+                {product.description.clone().map(|d| view! { <p class="product-description">{d}</p> })}
+                <form class="add-to-cart" on:submit=on_add>
+                    <div class="field">
+                        <label for="quantity">"Quantity"</label>
+                        <input
+                            id="quantity"
+                            type="number"
+                            inputmode="numeric"
+                            min="1"
+                            max=MAX_QUANTITY
+                            bind:value=quantity
+                            aria-invalid=move || error.with(Option::is_some).then_some("true")
+                            aria-describedby="quantity-error"
+                        />
+                        <p class="field-error" id="quantity-error">{move || error.get()}</p>
+                    </div>
+                    <button type="submit" disabled=move || busy.get()>"Add to cart"</button>
+                </form>
+                <p><a href="/cart">"Go to your cart"</a></p>
+            </div>
+        </article>
+    }
+}

@@ -1,0 +1,482 @@
+//! The API's own checks beyond `cargo test`: schemathesis against the running server's OpenAPI
+//! document (`cargo xtask test`), and the load benchmark (`cargo xtask bench api`).
+//!
+//! Both start the real `unishop-api` binary on loopback with a throw-away SQLite file, read the
+//! address it prints, and stop it at the end, also when a step fails.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::process::{first_line_of, run, run_watching, target_dir, Service};
+
+/// The schemathesis release the checks are written against.
+pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
+/// How many examples schemathesis makes per operation and phase: enough to find shape and status
+/// mistakes, few enough that the run takes well under a minute.
+const SCHEMATHESIS_EXAMPLES: &str = "30";
+/// How long each benchmark scenario drives load.
+const BENCH_SECONDS: u64 = 10;
+/// Users (and wrk threads, one connection each) in the write scenarios: each works on its own
+/// cart, so an order never finds its cart emptied by another connection.
+const BENCH_WRITERS: usize = 8;
+/// The catalogue-read load: wrk threads and connections.
+const READ_THREADS: &str = "2";
+const READ_CONNECTIONS: &str = "32";
+const BENCH_PASSWORD: &str = "bench-password-1";
+
+/// Installs what the API checks use, skipping what is already there: schemathesis (pip) and wrk
+/// (apt).
+pub fn setup_api_tools() -> Result<(), String> {
+    println!("setup: schemathesis {SCHEMATHESIS_VERSION}");
+    let installed = first_line_of("schemathesis", &["--version"]).unwrap_or_default();
+    if installed.ends_with(SCHEMATHESIS_VERSION) {
+        println!("  {installed}");
+    } else {
+        run(Command::new("pip").args([
+            "install",
+            "--quiet",
+            &format!("schemathesis=={SCHEMATHESIS_VERSION}"),
+        ]))?;
+    }
+    println!("setup: wrk");
+    match first_line_of("wrk", &["-v"]).filter(|l| l.starts_with("wrk")) {
+        Some(line) => println!("  {line}"),
+        None => {
+            let root = Command::new("id")
+                .arg("-u")
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+                .unwrap_or(false);
+            let mut words: Vec<&str> = if root { vec![] } else { vec!["sudo"] };
+            words.extend(["apt-get", "install", "-y", "--no-install-recommends", "wrk"]);
+            run(Command::new(words[0])
+                .args(&words[1..])
+                .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        }
+    }
+    Ok(())
+}
+
+/// A throw-away folder under the system temp dir, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Result<Self, String> {
+        let path = std::env::temp_dir().join(format!("unishop-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        Ok(Scratch(path))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Starts a server binary that prints `... listening on http://ADDR` on stdout, and returns it
+/// with ADDR. Its stdout goes to a file in `scratch` (read for the address); stderr is kept too,
+/// and shown when the server does not come up.
+fn start_server(
+    name: &'static str,
+    command: &mut Command,
+    scratch: &Path,
+) -> Result<(Service, String), String> {
+    let out_path = scratch.join(format!("{name}.out"));
+    let err_path = scratch.join(format!("{name}.err"));
+    let out = std::fs::File::create(&out_path).map_err(|e| format!("{name}: {e}"))?;
+    let err = std::fs::File::create(&err_path).map_err(|e| format!("{name}: {e}"))?;
+    let mut service = Service::spawn(
+        name,
+        command
+            .env("UNISHOP_BIND", "127.0.0.1:0")
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err)),
+    )?;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        let printed = std::fs::read_to_string(&out_path).unwrap_or_default();
+        if let Some(address) = printed
+            .lines()
+            .find_map(|l| l.split("listening on http://").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+        {
+            return Ok((service, address.to_owned()));
+        }
+        if let Some(status) = service.exited() {
+            let log = std::fs::read_to_string(&err_path).unwrap_or_default();
+            return Err(format!("{name} ended before listening ({status}):\n{log}"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("{name} did not print its address within 60 s"))
+}
+
+/// One HTTP/1.1 request over a fresh connection; answers the status and the body.
+fn http(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<(u16, String), String> {
+    let mut stream =
+        TcpStream::connect(address).map_err(|e| format!("cannot connect to {address}: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("{method} {path}: {e}"))?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| format!("{method} {path}: {e}"))?;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("{method} {path}: no status in {response:?}"))?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// Signs up `email` and logs in; answers the bearer token.
+fn token_for(address: &str, email: &str) -> Result<String, String> {
+    let credentials = format!(r#"{{"email":"{email}","password":"{BENCH_PASSWORD}"}}"#);
+    let (status, body) = http(address, "POST", "/user", &[], &credentials)?;
+    if status != 201 && status != 409 {
+        return Err(format!("signing up {email}: {status} {body}"));
+    }
+    let (status, body) = http(address, "POST", "/user/login", &[], &credentials)?;
+    if status != 200 {
+        return Err(format!("logging in {email}: {status} {body}"));
+    }
+    body.split("\"token\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no token in {body}"))
+}
+
+/// Runs schemathesis against the API binary `api_bin`: every operation of `/openapi.json`, with
+/// a logged-in user's token, checking that no answer is a 5xx and every answer (status, content
+/// type, body) is one the document describes.
+pub fn run_schemathesis(api_bin: &Path) -> Result<(), String> {
+    let scratch = Scratch::new("schemathesis")?;
+    let database = format!("sqlite://{}", scratch.0.join("shop.db").display());
+    let (mut api, address) = start_server(
+        "unishop-api",
+        Command::new(api_bin)
+            .env("UNISHOP_DATABASE_URL", &database)
+            .env("RUST_LOG", "warn"),
+        &scratch.0,
+    )?;
+    let result = (|| {
+        let token = token_for(&address, "schemathesis@example.com")?;
+        let authorization = format!("Authorization: Bearer {token}");
+        run(Command::new("schemathesis")
+            .args([
+                "run",
+                &format!("http://{address}/openapi.json"),
+                "--checks",
+                "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
+                "--max-examples",
+                SCHEMATHESIS_EXAMPLES,
+                "--generation-deterministic",
+                "--header",
+                &authorization,
+            ])
+            // Schemathesis keeps its example database in the working directory.
+            .current_dir(&scratch.0))
+    })();
+    api.stop();
+    result
+}
+
+/// wrk's summary of one run.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+struct Load {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
+/// A wrk latency like `1.23ms`, `850.00us` or `1.02s`, in milliseconds.
+fn millis(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let (number, scale) = if let Some(n) = text.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        (text, 1.0)
+    };
+    number.trim().parse::<f64>().ok().map(|n| n * scale)
+}
+
+/// Reads `wrk --latency` output.
+fn parse_wrk(output: &str) -> Result<Load, String> {
+    let mut load = Load::default();
+    let mut seen_rps = false;
+    for line in output.lines().map(str::trim) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["Requests/sec:", n] => {
+                load.rps = n.parse().map_err(|_| format!("bad rate in {line:?}"))?;
+                seen_rps = true;
+            }
+            ["50%", t] => load.p50_ms = millis(t).ok_or(format!("bad latency {line:?}"))?,
+            ["99%", t] => load.p99_ms = millis(t).ok_or(format!("bad latency {line:?}"))?,
+            ["Non-2xx", "or", "3xx", "responses:", n] => {
+                load.errors += n.parse::<u64>().unwrap_or(0)
+            }
+            ["Socket", "errors:", rest @ ..] => {
+                // connect 0, read 0, write 0, timeout 0
+                load.errors += rest
+                    .iter()
+                    .filter_map(|w| w.trim_end_matches(',').parse::<u64>().ok())
+                    .sum::<u64>();
+            }
+            _ => {}
+        }
+    }
+    if seen_rps {
+        Ok(load)
+    } else {
+        Err(format!("no Requests/sec in wrk's output:\n{output}"))
+    }
+}
+
+/// Runs wrk and reads its summary.
+fn wrk(url: &str, threads: &str, connections: &str, script: Option<&Path>) -> Result<Load, String> {
+    let mut command = Command::new("wrk");
+    command.args([
+        "--latency",
+        "-t",
+        threads,
+        "-c",
+        connections,
+        "-d",
+        &format!("{BENCH_SECONDS}s"),
+    ]);
+    if let Some(script) = script {
+        command.arg("-s").arg(script);
+    }
+    command.arg(url);
+    let mut output = String::new();
+    run_watching(&mut command, |line| {
+        output.push_str(line);
+        output.push('\n');
+    })?;
+    parse_wrk(&output)
+}
+
+/// The Lua every write scenario shares: each wrk thread takes one user's token.
+fn writers_lua(tokens: &[String], product: &str, body: &str) -> String {
+    let list = tokens
+        .iter()
+        .map(|t| format!("\"{t}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        r#"local tokens = {{ {list} }}
+local next_id = 0
+function setup(thread)
+  next_id = next_id + 1
+  thread:set("id", next_id)
+  thread:set("token", tokens[((next_id - 1) % #tokens) + 1])
+end
+function init(args)
+  counter = 0
+  auth = "Bearer " .. token
+end
+local product = "{product}"
+{body}
+"#
+    )
+}
+
+/// `cargo xtask bench api`: the release API against the static ceiling, one line per scenario.
+pub fn bench_api(repo_root: &Path) -> Result<(), String> {
+    run(Command::new("cargo")
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "unishop-api",
+            "--bin",
+            "unishop-api",
+            "--example",
+            "static_ceiling",
+        ])
+        .current_dir(repo_root))?;
+    let release = target_dir().join("release");
+    let scratch = Scratch::new("bench")?;
+    let database = format!("sqlite://{}", scratch.0.join("shop.db").display());
+    let (mut ceiling, ceiling_address) = start_server(
+        "static-ceiling",
+        &mut Command::new(release.join("examples/static_ceiling")),
+        &scratch.0,
+    )?;
+    let (mut api, address) = start_server(
+        "unishop-api",
+        Command::new(release.join("unishop-api"))
+            .env("UNISHOP_DATABASE_URL", &database)
+            .env("RUST_LOG", "warn"),
+        &scratch.0,
+    )?;
+    let result = (|| {
+        let product = "5ac3ba4e-7974-568b-bda4-6992f843ea09"; // UnicornFloat's stable uuid
+        let tokens = (0..BENCH_WRITERS)
+            .map(|i| token_for(&address, &format!("bench-{i}@example.com")))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        println!("bench: static ceiling");
+        let ceiling_load = wrk(
+            &format!("http://{ceiling_address}/unicorns/"),
+            READ_THREADS,
+            READ_CONNECTIONS,
+            None,
+        )?;
+        let mut lines = Vec::new();
+        let mut report = |name: &str, load: Load| {
+            let line = format!(
+                "api: scenario={name} rps={:.0} p50_ms={:.2} p99_ms={:.2} errors={} ceiling_ratio={:.2}",
+                load.rps,
+                load.p50_ms,
+                load.p99_ms,
+                load.errors,
+                load.rps / ceiling_load.rps.max(1.0)
+            );
+            println!("{line}");
+            lines.push(line);
+        };
+
+        println!("bench: catalogue read");
+        report(
+            "catalogue_read",
+            wrk(
+                &format!("http://{address}/unicorns/"),
+                READ_THREADS,
+                READ_CONNECTIONS,
+                None,
+            )?,
+        );
+
+        println!("bench: add to cart");
+        let add = scratch.0.join("add_to_cart.lua");
+        std::fs::write(
+            &add,
+            writers_lua(
+                &tokens,
+                product,
+                r#"function request()
+  counter = counter + 1
+  local body = '{"quantity":' .. ((counter % 99) + 1) .. '}'
+  return wrk.format("PUT", "/cart/items/" .. product,
+    { ["Authorization"] = auth, ["Content-Type"] = "application/json" }, body)
+end"#,
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        let writers = BENCH_WRITERS.to_string();
+        report(
+            "add_to_cart",
+            wrk(&format!("http://{address}"), &writers, &writers, Some(&add))?,
+        );
+
+        // An order empties its cart, so each connection alternates: put a product in its own
+        // user's cart, then order it under a fresh key. Figures cover both requests; rps counts
+        // orders.
+        println!("bench: place order");
+        let order = scratch.0.join("place_order.lua");
+        std::fs::write(
+            &order,
+            writers_lua(
+                &tokens,
+                product,
+                r#"local shipping = '{"shipping":{"name":"Bench","line1":"1 Load St","city":"Loop","postalCode":"127","country":"LO"}}'
+function request()
+  counter = counter + 1
+  local headers = { ["Authorization"] = auth, ["Content-Type"] = "application/json" }
+  if counter % 2 == 1 then
+    return wrk.format("PUT", "/cart/items/" .. product, headers, '{"quantity":1}')
+  end
+  headers["Idempotency-Key"] = "bench-" .. id .. "-" .. counter
+  return wrk.format("POST", "/orders", headers, shipping)
+end"#,
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        let mut placed = wrk(
+            &format!("http://{address}"),
+            &writers,
+            &writers,
+            Some(&order),
+        )?;
+        placed.rps /= 2.0;
+        report("place_order", placed);
+
+        println!("\nbench: api summary");
+        for line in &lines {
+            println!("{line}");
+        }
+        Ok(())
+    })();
+    api.stop();
+    ceiling.stop();
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_wrk_latency_output() {
+        let output = "Running 10s test @ http://127.0.0.1:1/unicorns/
+  2 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   1.10ms  400.00us   9.00ms   80.00%
+  Latency Distribution
+     50%  850.00us
+     75%    1.20ms
+     90%    1.80ms
+     99%    2.50ms
+  200000 requests in 10.00s, 500.00MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:  20000.50
+Transfer/sec:     50.00MB
+";
+        let load = parse_wrk(output).expect("parses");
+        assert_eq!(load.rps, 20000.5);
+        assert!((load.p50_ms - 0.85).abs() < 1e-9);
+        assert_eq!(load.p99_ms, 2.5);
+        assert_eq!(load.errors, 7);
+        assert!(parse_wrk("nothing").is_err());
+        assert_eq!(millis("1.02s"), Some(1020.0));
+    }
+}
