@@ -25,7 +25,7 @@ after(async () => {
 });
 
 test('shows the ten products with prices and the region that served them', async () => {
-  const page = await browser.context.newPage();
+  const page = await browser.newPage();
   const errors = [];
   page.on('pageerror', (error) => errors.push(error));
   await page.goto(site.url);
@@ -45,7 +45,7 @@ test('shows the ten products with prices and the region that served them', async
 });
 
 test('an unreachable API gets a clear message and Retry recovers', async () => {
-  const page = await browser.context.newPage();
+  const page = await browser.newPage();
   apiUrl = null;
   try {
     await page.goto(site.url);
@@ -63,7 +63,7 @@ test('an unreachable API gets a clear message and Retry recovers', async () => {
 });
 
 test('an unknown address shows the not-found page inside the shop', async () => {
-  const page = await browser.context.newPage();
+  const page = await browser.newPage();
   await page.goto(`${site.url}/no/such/page`);
   await page.getByRole('heading', { name: 'Page not found' }).waitFor();
   assert.ok(await page.getByTestId('region-badge').isVisible());

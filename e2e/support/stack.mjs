@@ -131,10 +131,10 @@ function proxy(request, response, target, pathAndQuery) {
   request.pipe(upstream);
 }
 
-/** Debian's Chromium, headless, with the flags that keep it off the network. */
+/** Debian's Chromium, headless, with the flags that keep it off the network. Each page opened with
+ * `newPage()` lives in a fresh context: its own storage and HTTP cache, as a new visitor. */
 export async function launchBrowser() {
-  const userDataDir = mkdtempSync(path.join(tmpdir(), 'unishop-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args: [
@@ -149,10 +149,13 @@ export async function launchBrowser() {
     ],
   });
   return {
-    context,
-    async close() {
-      await context.close();
-      rmSync(userDataDir, { recursive: true, force: true });
+    browser,
+    async newPage(options = {}) {
+      const context = await browser.newContext(options);
+      const page = await context.newPage();
+      page.on('close', () => context.close().catch(() => {}));
+      return page;
     },
+    close: () => browser.close(),
   };
 }

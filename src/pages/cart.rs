@@ -155,7 +155,7 @@ fn CartLineRow(line: CartLine, product: Product) -> impl IntoView {
                 view! { <span class="cart-line-quantity">"Quantity 1"</span> }.into_any()
             } else {
                 view! {
-                    <form class="cart-line-quantity" on:submit=move |ev| { ev.prevent_default(); update() }>
+                    <form class="cart-line-quantity" on:submit=move |ev| { ev.prevent_default(); update() } novalidate>
                         <label for=input_id.clone()>{format!("Quantity of {name}")}</label>
                         <input
                             id=input_id.clone()

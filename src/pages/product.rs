@@ -94,7 +94,7 @@ fn ProductDetail(product: unishop_model::Product) -> impl IntoView {
                 {product.category.clone().map(|c| view! { <p class="product-category">{c}</p> })}
                 <p class="product-price" data-testid="product-price">{format_price(product.cents())}</p>
                 {product.description.clone().map(|d| view! { <p class="product-description">{d}</p> })}
-                <form class="add-to-cart" on:submit=on_add>
+                <form class="add-to-cart" on:submit=on_add novalidate>
                     <div class="field">
                         <label for="quantity">"Quantity"</label>
                         <input
