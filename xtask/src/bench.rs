@@ -109,6 +109,22 @@ fn brotli_size(bytes: &[u8]) -> Result<usize, String> {
     Ok(out.len())
 }
 
+/// Runs `e2e/bench/first-render.mjs` against the release build in `dist/` and a debug API.
+pub fn first_render() -> Result<(), String> {
+    let root = repo_root();
+    run(Command::new("cargo")
+        .args(["build", "--package", "unishop-api"])
+        .current_dir(&root))?;
+    run(Command::new("node")
+        .arg("e2e/bench/first-render.mjs")
+        .env(
+            "UNISHOP_API_BIN",
+            crate::process::target_dir().join("debug/unishop-api"),
+        )
+        .env("UNISHOP_DIST", root.join("dist"))
+        .current_dir(&root))
+}
+
 /// Fails when the bundle is over budget.
 pub fn check_budget(sizes: &BundleSizes) -> Result<(), String> {
     if sizes.total_br() > BUNDLE_BUDGET_BR {

@@ -47,16 +47,20 @@ enum Task {
     Failback(failover::FailoverArgs),
     /// Measure the product and print one line per figure.
     Bench {
-        /// What to measure.
-        #[arg(value_enum, default_value = "bundle")]
+        /// What to measure (default: the storefront's bundle and first render).
+        #[arg(value_enum, default_value = "storefront")]
         what: BenchTarget,
     },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum BenchTarget {
+    /// The storefront's bundle sizes and its first render in Chromium.
+    Storefront,
     /// The storefront's release bundle sizes (raw, gzip and brotli).
     Bundle,
+    /// Time from navigation to the ten product cards in headless Chromium (median of 9, cold).
+    FirstRender,
     /// The API under load on loopback (wrk), against a static server's ceiling.
     Api,
 }
@@ -77,7 +81,13 @@ fn main() -> std::process::ExitCode {
         Task::Failover(args) => failover::failover(&args),
         Task::Failback(args) => failover::failback(&args),
         Task::Bench { what } => match what {
-            BenchTarget::Bundle => bench_bundle(),
+            BenchTarget::Storefront => setup::setup(setup::Scope::Test)
+                .and_then(|()| bench_bundle())
+                .and_then(|()| bench::first_render()),
+            BenchTarget::Bundle => setup::setup(setup::Scope::Dev).and_then(|()| bench_bundle()),
+            BenchTarget::FirstRender => setup::setup(setup::Scope::Test)
+                .and_then(|()| bench::build_release())
+                .and_then(|_| bench::first_render()),
             BenchTarget::Api => api_checks::bench_api(&process::repo_root()),
         },
     };
@@ -91,7 +101,6 @@ fn main() -> std::process::ExitCode {
 }
 
 fn bench_bundle() -> Result<(), String> {
-    setup::setup(setup::Scope::Dev)?;
     let dist = bench::build_release()?;
     let sizes = bench::bundle_sizes(&dist)?;
     println!("{}", sizes.line());
