@@ -31,7 +31,7 @@ pub fn App() -> impl IntoView {
     provide_context(shop);
     view! {
         <Router>
-            <a class="skip-link" href="#main">"Skip to content"</a>
+            <a class="skip-link" href="#main" on:click=skip_to_main>"Skip to content"</a>
             <Header />
             <FocusOnNavigation />
             <main id="main" tabindex="-1">
@@ -62,6 +62,23 @@ pub fn App() -> impl IntoView {
                 <p>"The Unicorn Shop · every unicorn drawn by hand for this shop · " <a href="/status">"Service status"</a></p>
             </footer>
         </Router>
+    }
+}
+
+/// Moves keyboard focus into `main`. Without this the router, whose click handler sits on the
+/// window, takes `#main` for a navigation and focus stays on the skip link; this handler sits on
+/// the link itself (events are not delegated in this build), so it runs first and the router
+/// leaves the prevented click alone.
+fn skip_to_main(ev: leptos::ev::MouseEvent) {
+    ev.prevent_default();
+    let main = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("main"));
+    if let Some(element) = main {
+        use wasm_bindgen::JsCast;
+        if let Ok(main) = element.dyn_into::<web_sys::HtmlElement>() {
+            let _ = main.focus();
+        }
     }
 }
 
