@@ -1,0 +1,171 @@
+//! Components rendered in a real browser (headless Chromium through wasm-bindgen-test-runner and
+//! chromedriver): `cargo xtask test` runs them with
+//! `cargo test --target wasm32-unknown-unknown --test components`.
+#![cfg(target_arch = "wasm32")]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use unishop::components::error_panel::ErrorPanel;
+use unishop::components::field::Field;
+use unishop::components::product_card::ProductCard;
+use unishop_model::Product;
+use uuid::Uuid;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Mounts a view into a fresh element of the page and returns that element.
+fn mount<V: IntoView + 'static>(view: impl FnOnce() -> V + 'static) -> web_sys::HtmlElement {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("a document");
+    let host: web_sys::HtmlElement = document
+        .create_element("div")
+        .expect("a div")
+        .dyn_into()
+        .expect("an HTML element");
+    document
+        .body()
+        .expect("a body")
+        .append_child(&host)
+        .expect("appended");
+    // Leaked on purpose: the view stays mounted for the rest of the test.
+    std::mem::forget(leptos::mount::mount_to(host.clone(), view));
+    host
+}
+
+fn query(root: &web_sys::HtmlElement, selector: &str) -> web_sys::HtmlElement {
+    root.query_selector(selector)
+        .expect("a valid selector")
+        .unwrap_or_else(|| panic!("nothing matches {selector}"))
+        .dyn_into()
+        .expect("an HTML element")
+}
+
+fn text(root: &web_sys::HtmlElement, selector: &str) -> String {
+    query(root, selector).text_content().unwrap_or_default()
+}
+
+/// Lets effects and scheduled renders run.
+async fn settle() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .expect("a window")
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 20)
+            .expect("a timer");
+    });
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .expect("the timer fires");
+}
+
+#[wasm_bindgen_test]
+fn a_product_card_shows_name_link_category_price_and_alt_text() {
+    let uuid = Uuid::from_u128(42);
+    let host = mount(move || {
+        view! {
+            <ProductCard product=Product {
+                uuid,
+                name: "Hooded Unicorn Blanket".into(),
+                description: None,
+                price: 32.0,
+                price_cents: Some(3_200),
+                image: Some("/images/hooded-blanket.svg".into()),
+                image_alt: Some("A lilac fleece blanket".into()),
+                category: Some("Home".into()),
+            } />
+        }
+    });
+    assert_eq!(text(&host, ".product-name"), "Hooded Unicorn Blanket");
+    assert_eq!(
+        query(&host, ".product-name a").get_attribute("href"),
+        Some(format!("/product/{uuid}"))
+    );
+    assert_eq!(text(&host, ".product-category"), "Home");
+    assert_eq!(text(&host, ".product-price"), "$32.00");
+    assert_eq!(
+        query(&host, "img").get_attribute("alt").as_deref(),
+        Some("A lilac fleece blanket")
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_legacy_product_without_extensions_still_renders_a_price_and_alt_text() {
+    let host = mount(|| {
+        view! {
+            <ProductCard product=Product {
+                uuid: Uuid::from_u128(7),
+                name: "UnicornPink".into(),
+                description: None,
+                price: 100.0,
+                price_cents: None,
+                image: Some("/images/baby-dress.svg".into()),
+                image_alt: None,
+                category: None,
+            } />
+        }
+    });
+    assert_eq!(text(&host, ".product-price"), "$100.00");
+    assert_eq!(
+        query(&host, "img").get_attribute("alt").as_deref(),
+        Some("Picture of the UnicornPink")
+    );
+    assert!(host
+        .query_selector(".product-category")
+        .expect("valid")
+        .is_none());
+}
+
+#[wasm_bindgen_test]
+fn the_error_panel_retries_on_click() {
+    let clicks = Arc::new(AtomicU32::new(0));
+    let counter = clicks.clone();
+    let host = mount(move || {
+        view! {
+            <ErrorPanel
+                message="The shop could not be reached.".to_owned()
+                on_retry=move || { counter.fetch_add(1, Ordering::SeqCst); }
+            />
+        }
+    });
+    assert_eq!(
+        query(&host, "[role=alert]")
+            .get_attribute("data-testid")
+            .as_deref(),
+        Some("error-panel")
+    );
+    assert_eq!(text(&host, "p"), "The shop could not be reached.");
+    query(&host, "button").click();
+    query(&host, "button").click();
+    assert_eq!(clicks.load(Ordering::SeqCst), 2);
+}
+
+#[wasm_bindgen_test]
+async fn a_field_ties_its_error_to_the_input() {
+    let value = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let host = mount(move || {
+        view! { <Field id="email" label="Email" kind="email" value=value error=error /> }
+    });
+    let input = query(&host, "input");
+    assert_eq!(
+        query(&host, "label").get_attribute("for").as_deref(),
+        Some("email")
+    );
+    assert_eq!(input.get_attribute("aria-invalid"), None);
+    error.set(Some("Enter an email address.".to_owned()));
+    settle().await;
+    assert_eq!(input.get_attribute("aria-invalid").as_deref(), Some("true"));
+    assert_eq!(
+        input.get_attribute("aria-describedby").as_deref(),
+        Some("email-error")
+    );
+    assert_eq!(text(&host, "#email-error"), "Enter an email address.");
+    value.set("ada@example.com".to_owned());
+    settle().await;
+    let typed: web_sys::HtmlInputElement = input.dyn_into().expect("an input");
+    assert_eq!(typed.value(), "ada@example.com");
+}
