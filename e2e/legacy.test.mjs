@@ -181,7 +181,8 @@ test('logs in by email on a fresh browser and finds the basket; an unknown email
   await first.getByLabel('Email').fill(email);
   await first.getByLabel('Password').fill('another password');
   await first.getByRole('button', { name: 'Sign up' }).click();
-  await first.getByTestId('form-problem').waitFor();
+  await first.locator('#email-error').filter({ hasText: 'This email may already have an account.' }).waitFor();
+  assert.equal(await first.getByLabel('Email').getAttribute('aria-invalid'), 'true');
   assert.equal(await first.getByRole('button', { name: 'Log out' }).count(), 0, 'a taken email does not log in');
   assertNoErrors(first);
   await first.close();
@@ -191,7 +192,7 @@ test('logs in by email on a fresh browser and finds the basket; an unknown email
   await page.getByLabel('Email').fill(`nobody-${email}`);
   await page.getByLabel('Password').fill('whatever it is');
   await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByTestId('form-problem').waitFor();
+  await page.getByTestId('form-problem').filter({ hasText: 'The email or password is not right' }).waitFor();
   assert.equal(await page.getByRole('button', { name: 'Log out' }).count(), 0, 'an unknown email does not log in');
 
   await page.getByLabel('Email').fill(email);

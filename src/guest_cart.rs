@@ -57,6 +57,15 @@ impl GuestCart {
     }
 }
 
+/// Reads a quantity typed by the shopper: a whole number from 1 to [`MAX_QUANTITY`].
+pub fn parse_quantity(raw: &str) -> Result<u32, String> {
+    raw.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|q| (1..=MAX_QUANTITY).contains(q))
+        .ok_or_else(|| format!("Choose a quantity from 1 to {MAX_QUANTITY}."))
+}
+
 /// How many items a list of lines holds, counting each unit.
 pub fn count(lines: &[CartLine]) -> u32 {
     lines.iter().map(|l| l.quantity).sum()
@@ -109,6 +118,19 @@ mod tests {
         }
         assert!(cart.add(product(999), 1).is_err());
         assert_eq!(cart.lines.len(), MAX_CART_LINES);
+    }
+
+    #[test]
+    fn quantities_are_whole_numbers_from_1_to_99() {
+        assert_eq!(parse_quantity(" 3 "), Ok(3));
+        assert_eq!(parse_quantity("99"), Ok(99));
+        for bad in ["0", "100", "-1", "2.5", "", "two"] {
+            assert_eq!(
+                parse_quantity(bad),
+                Err("Choose a quantity from 1 to 99.".to_owned()),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

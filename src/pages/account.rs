@@ -125,7 +125,10 @@ pub fn LoginPage() -> impl IntoView {
             busy.set(false);
             match result {
                 Ok(()) => navigate(&next.get_untracked(), Default::default()),
-                Err(ApiError::Rejected { status: 401, .. }) => {
+                // Our API answers 401; a legacy backend answers 400 for an unknown email.
+                Err(ApiError::Rejected {
+                    status: 400 | 401, ..
+                }) => {
                     errors.form.set(Some(
                         "The email or password is not right. Check both and try again.".into(),
                     ));
@@ -207,6 +210,18 @@ pub fn SignupPage() -> impl IntoView {
             busy.set(false);
             match result {
                 Ok(()) => navigate(&next.get_untracked(), Default::default()),
+                // A legacy backend answers a bare 400 for an email already registered.
+                Err(ApiError::Rejected {
+                    status: 400,
+                    fields,
+                    ..
+                }) if fields.is_empty() => {
+                    errors.fields.set(vec![(
+                        "email".to_owned(),
+                        "This email may already have an account. Log in instead.".to_owned(),
+                    )]);
+                    focus_first_error();
+                }
                 Err(error) => errors.show(&error),
             }
         });

@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 use unishop_model::{format_price, line_total, CartLine, Product, MAX_QUANTITY};
 
+use crate::guest_cart::parse_quantity;
+
 use crate::api::Api;
 use crate::components::error_panel::ErrorPanel;
 use crate::session::Backend;
@@ -112,15 +114,12 @@ fn CartLineRow(line: CartLine, product: Product) -> impl IntoView {
     let update = {
         let api = api.clone();
         move || {
-            let parsed = quantity
-                .get_untracked()
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|q| (1..=MAX_QUANTITY).contains(q));
-            let Some(amount) = parsed else {
-                error.set(Some(format!("Choose a quantity from 1 to {MAX_QUANTITY}.")));
-                return;
+            let amount = match parse_quantity(&quantity.get_untracked()) {
+                Ok(amount) => amount,
+                Err(message) => {
+                    error.set(Some(message));
+                    return;
+                }
             };
             error.set(None);
             let api = api.clone();

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::api::Api;
 use crate::components::error_panel::ErrorPanel;
+use crate::guest_cart::parse_quantity;
 use crate::pages::not_found::NotFoundPage;
 use crate::state::Shop;
 
@@ -60,16 +61,13 @@ fn ProductDetail(product: unishop_model::Product) -> impl IntoView {
     let name = product.name.clone();
     let on_add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let parsed = quantity
-            .get_untracked()
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|q| (1..=MAX_QUANTITY).contains(q));
-        let Some(amount) = parsed else {
-            error.set(Some(format!("Choose a quantity from 1 to {MAX_QUANTITY}.")));
-            crate::components::field::focus_first_error();
-            return;
+        let amount = match parse_quantity(&quantity.get_untracked()) {
+            Ok(amount) => amount,
+            Err(message) => {
+                error.set(Some(message));
+                crate::components::field::focus_first_error();
+                return;
+            }
         };
         error.set(None);
         busy.set(true);
