@@ -82,6 +82,26 @@ pub fn test() -> Result<(), String> {
             )
         })?;
         step(
+            "storefront components in Chromium (wasm-bindgen-test)",
+            &mut |counts| {
+                run_watching(
+                    Command::new("cargo")
+                        .args([
+                            "test",
+                            "--target",
+                            "wasm32-unknown-unknown",
+                            "--package",
+                            "unishop",
+                            "--test",
+                            "components",
+                        ])
+                        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+                        .current_dir(&root),
+                    |line| counts.read(line),
+                )
+            },
+        )?;
+        step(
             "API against its OpenAPI document (schemathesis)",
             &mut |_| crate::api_checks::run_schemathesis(&target_dir().join("debug/unishop-api")),
         )?;
