@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use unishop_model::{
     Basket, BasketChange, Cart, CartLine, FieldError, Health, LoginRequest, MergeRequest,
-    MergeResult, Order, PlaceOrder, Problem, Product, ProductRef, Session, SetQuantity,
-    ShippingAddress, SignupRequest, User, IDEMPOTENCY_KEY_HEADER, REGION_HEADER,
+    MergeResult, Order, PlaceOrder, Problem, Product, ProductRef, SetQuantity, ShippingAddress,
+    SignupRequest, User, IDEMPOTENCY_KEY_HEADER, REGION_HEADER,
 };
 use uuid::Uuid;
 use web_sys::{AbortSignal, RequestCache};
@@ -60,6 +60,23 @@ impl ApiError {
             _ => false,
         }
     }
+}
+
+/// A login answer from either backend: the legacy user object, plus the token and its expiry when
+/// our API answered (the model's `Session` with both made optional).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LoginAnswer {
+    uuid: Uuid,
+    email: String,
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    expires_at: Option<i64>,
 }
 
 /// One call: method, path below the API base, and what goes with it.
@@ -170,27 +187,29 @@ impl Api {
 
     /// Logs in; a response without a token means the backend speaks only the legacy contract.
     pub async fn login(&self, request: &LoginRequest) -> Result<StoredSession, ApiError> {
-        let value: serde_json::Value = self
+        let answer: LoginAnswer = self
             .json(Call::new(Method::POST, "/user/login").json(request))
             .await?;
-        if value.get("token").is_some() {
-            let session: Session =
-                serde_json::from_value(value).map_err(|_| ApiError::Unreadable)?;
-            Ok(StoredSession {
-                user: session.user,
-                token: Some(session.token),
-                expires_at: session.expires_at,
+        let user = User {
+            uuid: answer.uuid,
+            email: answer.email,
+            first_name: answer.first_name,
+            last_name: answer.last_name,
+        };
+        Ok(match answer.token {
+            Some(token) => StoredSession {
+                user,
+                token: Some(token),
+                expires_at: answer.expires_at.unwrap_or_default(),
                 backend: Backend::Unishop,
-            })
-        } else {
-            let user: User = serde_json::from_value(value).map_err(|_| ApiError::Unreadable)?;
-            Ok(StoredSession {
+            },
+            None => StoredSession {
                 user,
                 token: None,
                 expires_at: 0,
                 backend: Backend::Legacy,
-            })
-        }
+            },
+        })
     }
 
     // ----- cart -----

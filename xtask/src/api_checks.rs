@@ -370,7 +370,6 @@ pub fn bench_api(repo_root: &Path) -> Result<(), String> {
                 load.errors,
                 load.rps / ceiling_load.rps.max(1.0)
             );
-            println!("{line}");
             lines.push(line);
         };
 
