@@ -26,7 +26,7 @@ const PLACE_ATTEMPTS: usize = 3;
 /// order, so the same key and body again answer 200 with the same order, and the same key with
 /// another body is refused (422).
 #[utoipa::path(post, path = "/orders", tag = "orders", security(("bearer" = [])),
-    params(("Idempotency-Key" = String, Header, description = "1 to 64 visible ASCII characters, unique per order (a UUID)")),
+    params(("Idempotency-Key" = String, Header, description = "1 to 64 visible ASCII characters, unique per order (a UUID)", min_length = 1, max_length = 64, pattern = r"^[!-~]{1,64}$")),
     request_body = PlaceOrder,
     responses(
         (status = 201, description = "The order was placed", body = Order),
