@@ -6,26 +6,19 @@
 import AxeBuilder from '@axe-core/playwright';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, startApi, startSite } from './support/stack.mjs';
+import { startStack } from './support/stack.mjs';
 
-let api;
 let site;
 let browser;
 let products;
+let stack;
 
 before(async () => {
-  api = await startApi({ region: 'us-east-1' });
-  site = await startSite({ config: { host: '/api', region: 'us-east-1' }, apiUrl: () => api.url });
-  browser = await launchBrowser();
-  products = await (await fetch(`${api.url}/unicorns/`)).json();
+  stack = await startStack();
+  ({ site, browser, products } = stack);
 });
 
-after(async () => {
-  await browser?.close();
-  await site?.stop();
-  await api?.stop();
-  api?.removeData();
-});
+after(() => stack?.stop());
 
 let emailCounter = 0;
 const freshEmail = () => `a11y${Date.now()}${emailCounter++}@example.com`;

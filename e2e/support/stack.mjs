@@ -159,3 +159,24 @@ export async function launchBrowser() {
     close: () => browser.close(),
   };
 }
+
+/** The usual stack of a spec against our API: the API, the site in front of it (`host: '/api'`,
+ * region us-east-1), Chromium, and the catalogue as the API serves it. `stop()` ends all of it. */
+export async function startStack() {
+  const api = await startApi({ region: 'us-east-1' });
+  const site = await startSite({ config: { host: '/api', region: 'us-east-1' }, apiUrl: () => api.url });
+  const browser = await launchBrowser();
+  const products = await (await fetch(`${api.url}/unicorns/`)).json();
+  return {
+    api,
+    site,
+    browser,
+    products,
+    async stop() {
+      await browser.close();
+      await site.stop();
+      await api.stop();
+      api.removeData();
+    },
+  };
+}
