@@ -34,8 +34,10 @@ pub const CACHE_SHORT: &str = "public, max-age=300";
 
 const RELEASES_PREFIX: &str = "releases/";
 
+/// Where a release goes: the two site buckets, the distribution in front of them, and how to
+/// reach AWS. Shared by `release` and `rollback`.
 #[derive(clap::Args, Debug, Clone)]
-pub struct ReleaseArgs {
+pub struct Target {
     /// Site bucket in the primary region (regional stack output SiteBucketName in us-east-1).
     #[arg(long, env = "UNISHOP_PRIMARY_BUCKET")]
     pub primary_bucket: String,
@@ -48,21 +50,27 @@ pub struct ReleaseArgs {
     /// Region of the standby bucket; also the `region` of its config.json.
     #[arg(long, default_value = "us-west-1")]
     pub standby_region: String,
-    /// API base the storefront calls (`host` in config.json).
-    #[arg(long, default_value = "/api")]
-    pub api_host: String,
-    /// API base the storefront retries failed writes against (`standbyHost` in config.json).
-    #[arg(long, default_value = "/api-standby")]
-    pub standby_host: String,
     /// CloudFront distribution to invalidate `/index.html` and `/config.json` in (edge stack output DistributionId).
     #[arg(long, env = "UNISHOP_DISTRIBUTION_ID")]
     pub distribution: Option<String>,
     /// Endpoint for every AWS call (e.g. a local moto_server).
     #[arg(long)]
     pub endpoint_url: Option<String>,
-    /// Print what would be uploaded and every AWS CLI call that would change something, change nothing.
+    /// Print every AWS CLI call that would change something, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReleaseArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// API base the storefront calls (`host` in config.json).
+    #[arg(long, default_value = "/api")]
+    pub api_host: String,
+    /// API base the storefront retries failed writes against (`standbyHost` in config.json).
+    #[arg(long, default_value = "/api-standby")]
+    pub standby_host: String,
     /// Storefront build output (relative paths are taken from the repository root).
     #[arg(long, default_value = "dist")]
     pub dist: PathBuf,
@@ -82,37 +90,18 @@ pub struct RollbackArgs {
     /// Release id to re-publish (printed by `release`; the ids kept are listed under releases/ in each bucket).
     #[arg(long)]
     pub to: String,
-    /// Site bucket in the primary region.
-    #[arg(long, env = "UNISHOP_PRIMARY_BUCKET")]
-    pub primary_bucket: String,
-    /// Site bucket in the standby region.
-    #[arg(long, env = "UNISHOP_STANDBY_BUCKET")]
-    pub standby_bucket: String,
-    /// Region of the primary bucket.
-    #[arg(long, default_value = "us-east-1")]
-    pub primary_region: String,
-    /// Region of the standby bucket.
-    #[arg(long, default_value = "us-west-1")]
-    pub standby_region: String,
-    /// CloudFront distribution to invalidate `/index.html` and `/config.json` in.
-    #[arg(long, env = "UNISHOP_DISTRIBUTION_ID")]
-    pub distribution: Option<String>,
-    /// Endpoint for every AWS call (e.g. a local moto_server).
-    #[arg(long)]
-    pub endpoint_url: Option<String>,
-    /// Print every AWS CLI call that would change something, change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
+    #[command(flatten)]
+    pub target: Target,
 }
 
 /// Release the storefront to both buckets (see the module documentation).
 pub fn release(args: &ReleaseArgs) -> Result<(), String> {
-    run_release(args, &Aws::from_env(args.endpoint_url.clone())).map(|_| ())
+    run_release(args, &Aws::from_env(args.target.endpoint_url.clone())).map(|_| ())
 }
 
 /// Re-publish an earlier release's `index.html` and `config.json` in both buckets.
 pub fn rollback(args: &RollbackArgs) -> Result<(), String> {
-    run_rollback(args, &Aws::from_env(args.endpoint_url.clone()))
+    run_rollback(args, &Aws::from_env(args.target.endpoint_url.clone()))
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -636,7 +625,7 @@ pub(crate) fn run_release(args: &ReleaseArgs, aws: &Aws) -> Result<ReleaseReport
     } else {
         root.join(&args.dist)
     };
-    if args.primary_bucket == args.standby_bucket {
+    if args.target.primary_bucket == args.target.standby_bucket {
         return Err("--primary-bucket and --standby-bucket must be different buckets".into());
     }
     if !args.skip_build {
@@ -652,12 +641,12 @@ pub(crate) fn run_release(args: &ReleaseArgs, aws: &Aws) -> Result<ReleaseReport
     }
     let buckets = vec![
         Bucket {
-            name: args.primary_bucket.clone(),
-            region: args.primary_region.clone(),
+            name: args.target.primary_bucket.clone(),
+            region: args.target.primary_region.clone(),
         },
         Bucket {
-            name: args.standby_bucket.clone(),
-            region: args.standby_region.clone(),
+            name: args.target.standby_bucket.clone(),
+            region: args.target.standby_region.clone(),
         },
     ];
     let staging = std::env::temp_dir().join(format!(
@@ -705,7 +694,7 @@ fn release_with_plan(
     for bucket in buckets {
         match list_objects(aws, bucket) {
             Ok(objects) => remote.push(objects),
-            Err(e) if args.dry_run => {
+            Err(e) if args.target.dry_run => {
                 println!(
                     "(dry run) cannot list {}, assuming it is empty: {e}",
                     bucket.url()
@@ -777,7 +766,7 @@ fn release_with_plan(
     }
     let total: usize = todo_phases.iter().map(|(_, t)| t.len()).sum();
 
-    if args.dry_run {
+    if args.target.dry_run {
         println!("(dry run) {total} uploads, in this order:");
         for (name, todo) in &todo_phases {
             println!("  # {name}");
@@ -796,7 +785,7 @@ fn release_with_plan(
             );
         }
         println!("  # then: compare keys and ETags of both buckets");
-        match &args.distribution {
+        match &args.target.distribution {
             Some(d) => println!("  {}", command_line(&invalidation_command(aws, d))),
             None => println!("  # no --distribution: no invalidation"),
         }
@@ -819,7 +808,7 @@ fn release_with_plan(
 
     report.objects_compared = compare_buckets(aws, buckets)?;
 
-    if let Some(distribution) = &args.distribution {
+    if let Some(distribution) = &args.target.distribution {
         let id = run_stdout(&mut invalidation_command(aws, distribution))?;
         report.invalidation = Some(id.trim().to_string());
     }
@@ -1017,12 +1006,12 @@ pub(crate) fn run_rollback(args: &RollbackArgs, aws: &Aws) -> Result<(), String>
     }
     let buckets = [
         Bucket {
-            name: args.primary_bucket.clone(),
-            region: args.primary_region.clone(),
+            name: args.target.primary_bucket.clone(),
+            region: args.target.primary_region.clone(),
         },
         Bucket {
-            name: args.standby_bucket.clone(),
-            region: args.standby_region.clone(),
+            name: args.target.standby_bucket.clone(),
+            region: args.target.standby_region.clone(),
         },
     ];
     let snapshot_index = format!("{RELEASES_PREFIX}{id}/index.html");
@@ -1094,10 +1083,10 @@ pub(crate) fn run_rollback(args: &RollbackArgs, aws: &Aws) -> Result<(), String>
             "index.html",
         ));
     }
-    if let Some(d) = &args.distribution {
+    if let Some(d) = &args.target.distribution {
         commands.push(invalidation_command(aws, d));
     }
-    if args.dry_run {
+    if args.target.dry_run {
         println!("(dry run) rollback to {id} would run:");
         for cmd in &commands {
             println!("  {}", command_line(cmd));
@@ -1414,16 +1403,19 @@ fn moto_test_in(scratch: &Path) -> Result<usize, String> {
         "1122334455667788",
         b"\0asm\x01\0\0\0release-two",
     )?;
-    let args = |dist: &Path| ReleaseArgs {
+    let target = Target {
         primary_bucket: primary.name.clone(),
         standby_bucket: standby.name.clone(),
         primary_region: primary.region.clone(),
         standby_region: standby.region.clone(),
-        api_host: "/api".into(),
-        standby_host: "/api-standby".into(),
         distribution: None,
         endpoint_url: Some(server.url.clone()),
         dry_run: false,
+    };
+    let args = |dist: &Path| ReleaseArgs {
+        target: target.clone(),
+        api_host: "/api".into(),
+        standby_host: "/api-standby".into(),
         dist: dist.to_path_buf(),
         skip_build: true,
         force: false,
@@ -1556,13 +1548,7 @@ fn moto_test_in(scratch: &Path) -> Result<usize, String> {
     println!("-- rollback to release 1");
     let rollback_args = RollbackArgs {
         to: first.id.clone(),
-        primary_bucket: primary.name.clone(),
-        standby_bucket: standby.name.clone(),
-        primary_region: primary.region.clone(),
-        standby_region: standby.region.clone(),
-        distribution: None,
-        endpoint_url: Some(server.url.clone()),
-        dry_run: false,
+        target: target.clone(),
     };
     run_rollback(&rollback_args, &aws)?;
     for bucket in &buckets {
