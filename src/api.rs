@@ -7,7 +7,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use gloo_net::http::{Method, RequestBuilder, Response};
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -17,7 +16,9 @@ use unishop_model::{
     SignupRequest, User, IDEMPOTENCY_KEY_HEADER, REGION_HEADER,
 };
 use uuid::Uuid;
-use web_sys::{AbortSignal, RequestCache};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Headers, RequestCache, RequestInit, Response};
 
 use crate::config::{ApiConfig, ConfigError};
 use crate::session::{Backend, StoredSession};
@@ -81,7 +82,7 @@ struct LoginAnswer {
 
 /// One call: method, path below the API base, and what goes with it.
 struct Call<'a> {
-    method: Method,
+    method: &'static str,
     path: String,
     body: Option<String>,
     token: Option<&'a str>,
@@ -89,7 +90,7 @@ struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    fn new(method: Method, path: impl Into<String>) -> Self {
+    fn new(method: &'static str, path: impl Into<String>) -> Self {
         Call {
             method,
             path: path.into(),
@@ -100,7 +101,7 @@ impl<'a> Call<'a> {
     }
 
     fn json(mut self, body: &impl Serialize) -> Self {
-        self.body = serde_json::to_string(body).ok();
+        self.body = crate::json::to_string(body);
         self
     }
 
@@ -139,16 +140,11 @@ impl Api {
             return Ok(config);
         }
         // Absolute, so that a deep link such as /product/x still finds the site's own file.
-        let response = send(
-            RequestBuilder::new("/config.json").cache(RequestCache::NoCache),
-            None,
-        )
-        .await?;
-        if !response.ok() {
-            return Err(ConfigError::Malformed(format!("answered {}", response.status())).into());
+        let answer = fetch(&Request::get("/config.json", RequestCache::NoCache)).await?;
+        if !answer.is_success() {
+            return Err(ConfigError::Malformed(format!("answered {}", answer.status)).into());
         }
-        let text = response.text().await.map_err(|_| ApiError::Unreadable)?;
-        let config = ApiConfig::parse(&text)?;
+        let config = ApiConfig::parse(&answer.body)?;
         if self.region.get_untracked().is_none() && !config.region.is_empty() {
             self.region.set(Some(config.region.clone()));
         }
@@ -165,7 +161,7 @@ impl Api {
         if let Some(products) = self.catalogue.lock().ok().and_then(|c| c.clone()) {
             return Ok(products);
         }
-        let products: Vec<Product> = self.json(Call::new(Method::GET, "/unicorns/")).await?;
+        let products: Vec<Product> = self.json(Call::new("GET", "/unicorns/")).await?;
         if let Ok(mut cached) = self.catalogue.lock() {
             *cached = Some(products.clone());
         }
@@ -181,14 +177,13 @@ impl Api {
 
     /// Creates an account (a legacy backend ignores the password).
     pub async fn signup(&self, request: &SignupRequest) -> Result<User, ApiError> {
-        self.json(Call::new(Method::POST, "/user").json(request))
-            .await
+        self.json(Call::new("POST", "/user").json(request)).await
     }
 
     /// Logs in; a response without a token means the backend speaks only the legacy contract.
     pub async fn login(&self, request: &LoginRequest) -> Result<StoredSession, ApiError> {
         let answer: LoginAnswer = self
-            .json(Call::new(Method::POST, "/user/login").json(request))
+            .json(Call::new("POST", "/user/login").json(request))
             .await?;
         let user = User {
             uuid: answer.uuid,
@@ -218,15 +213,13 @@ impl Api {
     pub async fn cart(&self, session: &StoredSession) -> Result<Vec<CartLine>, ApiError> {
         match session.backend {
             Backend::Unishop => {
-                let cart: Cart = self
-                    .json(Call::new(Method::GET, "/cart").auth(session))
-                    .await?;
+                let cart: Cart = self.json(Call::new("GET", "/cart").auth(session)).await?;
                 Ok(lines_of(&cart))
             }
             Backend::Legacy => {
                 let path = format!("/unicorns/basket/{}", session.user.uuid);
                 // The legacy Lambda answers `null` for a user without a basket.
-                let basket: Option<Basket> = self.json(Call::new(Method::GET, path)).await?;
+                let basket: Option<Basket> = self.json(Call::new("GET", path)).await?;
                 Ok(basket
                     .map(|b| {
                         b.unicorns
@@ -251,14 +244,13 @@ impl Api {
     ) -> Result<Vec<CartLine>, ApiError> {
         match session.backend {
             Backend::Unishop => {
-                let call = Call::new(Method::PUT, format!("/cart/items/{product}"))
+                let call = Call::new("PUT", format!("/cart/items/{product}"))
                     .auth(session)
                     .json(&SetQuantity { quantity });
                 Ok(lines_of(&self.json::<Cart>(call).await?))
             }
             Backend::Legacy => {
-                self.legacy_basket_change(Method::POST, session, product)
-                    .await?;
+                self.legacy_basket_change("POST", session, product).await?;
                 self.cart(session).await
             }
         }
@@ -271,12 +263,11 @@ impl Api {
     ) -> Result<Vec<CartLine>, ApiError> {
         match session.backend {
             Backend::Unishop => {
-                let call =
-                    Call::new(Method::DELETE, format!("/cart/items/{product}")).auth(session);
+                let call = Call::new("DELETE", format!("/cart/items/{product}")).auth(session);
                 Ok(lines_of(&self.json::<Cart>(call).await?))
             }
             Backend::Legacy => {
-                self.legacy_basket_change(Method::DELETE, session, product)
+                self.legacy_basket_change("DELETE", session, product)
                     .await?;
                 self.cart(session).await
             }
@@ -292,18 +283,17 @@ impl Api {
     ) -> Result<(Vec<CartLine>, Vec<Uuid>), ApiError> {
         match session.backend {
             Backend::Unishop => {
-                let call =
-                    Call::new(Method::POST, "/cart/merge")
-                        .auth(session)
-                        .json(&MergeRequest {
-                            items: lines.to_vec(),
-                        });
+                let call = Call::new("POST", "/cart/merge")
+                    .auth(session)
+                    .json(&MergeRequest {
+                        items: lines.to_vec(),
+                    });
                 let merged: MergeResult = self.json(call).await?;
                 Ok((lines_of(&merged.cart), merged.unknown))
             }
             Backend::Legacy => {
                 for line in lines {
-                    self.legacy_basket_change(Method::POST, session, line.uuid)
+                    self.legacy_basket_change("POST", session, line.uuid)
                         .await?;
                 }
                 Ok((self.cart(session).await?, Vec::new()))
@@ -313,7 +303,7 @@ impl Api {
 
     async fn legacy_basket_change(
         &self,
-        method: Method,
+        method: &'static str,
         session: &StoredSession,
         product: Uuid,
     ) -> Result<(), ApiError> {
@@ -335,7 +325,7 @@ impl Api {
         shipping: ShippingAddress,
         idempotency_key: &str,
     ) -> Result<Order, ApiError> {
-        let call = Call::new(Method::POST, "/orders")
+        let call = Call::new("POST", "/orders")
             .auth(session)
             .idempotency_key(idempotency_key)
             .json(&PlaceOrder { shipping });
@@ -343,12 +333,11 @@ impl Api {
     }
 
     pub async fn orders(&self, session: &StoredSession) -> Result<Vec<Order>, ApiError> {
-        self.json(Call::new(Method::GET, "/orders").auth(session))
-            .await
+        self.json(Call::new("GET", "/orders").auth(session)).await
     }
 
-    pub async fn order(&self, session: &StoredSession, id: &str) -> Result<Order, ApiError> {
-        self.json(Call::new(Method::GET, format!("/orders/{id}")).auth(session))
+    pub async fn order(&self, session: &StoredSession, id: Uuid) -> Result<Order, ApiError> {
+        self.json(Call::new("GET", format!("/orders/{id}")).auth(session))
             .await
     }
 
@@ -365,18 +354,10 @@ impl Api {
         }
         let mut answers = Vec::new();
         for (label, url) in bases {
-            let answer = async {
-                let response =
-                    send(RequestBuilder::new(&url).cache(RequestCache::NoStore), None).await?;
-                if !response.ok() {
-                    return Err(rejection(&response).await);
-                }
-                response
-                    .json::<Health>()
-                    .await
-                    .map_err(|_| ApiError::Unreadable)
-            }
-            .await;
+            let answer = fetch(&Request::get(&url, RequestCache::NoStore))
+                .await
+                .and_then(Answer::success)
+                .and_then(|body| decode::<Health>(&body));
             answers.push((label, answer));
         }
         Ok(answers)
@@ -385,13 +366,13 @@ impl Api {
     // ----- plumbing -----
 
     async fn json<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, ApiError> {
-        let response = self.call(call).await?;
-        response.json().await.map_err(|_| ApiError::Unreadable)
+        decode(&self.call(call).await?)
     }
 
     /// Sends a call to the primary base and, when that fails for want of a server, to the
-    /// standby base with the same idempotency key, so a retried write is applied once.
-    async fn call(&self, call: Call<'_>) -> Result<Response, ApiError> {
+    /// standby base with the same idempotency key, so a retried write is applied once. Returns
+    /// the body of the successful answer.
+    async fn call(&self, call: Call<'_>) -> Result<String, ApiError> {
         let config = self.config().await?;
         let first = self.send_to(&config.url(&call.path), &call).await;
         let result = match (&first, config.standby_url(&call.path)) {
@@ -407,30 +388,34 @@ impl Api {
         result
     }
 
-    async fn send_to(&self, url: &str, call: &Call<'_>) -> Result<Response, ApiError> {
-        let mut request = RequestBuilder::new(url).method(call.method.clone());
-        if let Some(token) = call.token {
-            request = request.header("Authorization", &format!("Bearer {token}"));
+    async fn send_to(&self, url: &str, call: &Call<'_>) -> Result<String, ApiError> {
+        let authorization = call.token.map(|token| format!("Bearer {token}"));
+        let mut headers = Vec::new();
+        if let Some(authorization) = &authorization {
+            headers.push(("Authorization", authorization.as_str()));
         }
         if let Some(key) = call.idempotency_key {
-            request = request.header(IDEMPOTENCY_KEY_HEADER, key);
+            headers.push((IDEMPOTENCY_KEY_HEADER, key));
         }
         if call.body.is_some() {
-            request = request.header("Content-Type", "application/json");
+            headers.push(("Content-Type", "application/json"));
         }
-        let response = send(request, call.body.clone()).await?;
-        self.note_region(&response);
-        if response.ok() {
-            Ok(response)
-        } else {
-            Err(rejection(&response).await)
-        }
+        let answer = fetch(&Request {
+            url,
+            method: call.method,
+            headers,
+            body: call.body.as_deref(),
+            cache: RequestCache::Default,
+        })
+        .await?;
+        self.note_region(answer.region.as_deref());
+        answer.success()
     }
 
-    fn note_region(&self, response: &Response) {
-        if let Some(region) = response.headers().get(REGION_HEADER) {
-            if self.region.get_untracked().as_deref() != Some(region.as_str()) {
-                self.region.set(Some(region));
+    fn note_region(&self, region: Option<&str>) {
+        if let Some(region) = region {
+            if self.region.get_untracked().as_deref() != Some(region) {
+                self.region.set(Some(region.to_owned()));
             }
         }
     }
@@ -452,30 +437,96 @@ fn lines_of(cart: &Cart) -> Vec<CartLine> {
         .collect()
 }
 
-async fn send(request: RequestBuilder, body: Option<String>) -> Result<Response, ApiError> {
+/// One HTTP request, as the browser's `fetch` takes it.
+struct Request<'a> {
+    url: &'a str,
+    method: &'static str,
+    headers: Vec<(&'static str, &'a str)>,
+    body: Option<&'a str>,
+    cache: RequestCache,
+}
+
+impl<'a> Request<'a> {
+    fn get(url: &'a str, cache: RequestCache) -> Self {
+        Request {
+            url,
+            method: "GET",
+            headers: Vec::new(),
+            body: None,
+            cache,
+        }
+    }
+}
+
+/// What a server answered: the status, the serving region, and the whole body.
+struct Answer {
+    status: u16,
+    region: Option<String>,
+    body: String,
+}
+
+impl Answer {
+    fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body of a 2xx answer, or the reason the server gave for refusing.
+    fn success(self) -> Result<String, ApiError> {
+        if self.is_success() {
+            Ok(self.body)
+        } else {
+            Err(rejection(self.status, &self.body))
+        }
+    }
+}
+
+/// Sends one request through the browser's `fetch`, giving up after [`TIMEOUT_MS`].
+async fn fetch(request: &Request<'_>) -> Result<Answer, ApiError> {
     let timeout = AbortSignal::timeout_with_u32(TIMEOUT_MS);
-    let request = request.abort_signal(Some(&timeout));
-    let sent = match body {
-        Some(body) => match request.body(body) {
-            Ok(request) => request.send().await,
-            Err(_) => return Err(ApiError::Unreadable),
-        },
-        None => request.send().await,
-    };
-    sent.map_err(|error| {
+    // A refusal before the request leaves (a header the browser will not send) or a lost
+    // connection both mean no server answered.
+    let unreachable = |_: JsValue| {
         if timeout.aborted() {
             ApiError::TimedOut
         } else {
-            leptos::logging::warn!("request failed: {error}");
             ApiError::Unreachable
         }
+    };
+    let headers = Headers::new().map_err(unreachable)?;
+    for (name, value) in &request.headers {
+        headers.set(name, value).map_err(unreachable)?;
+    }
+    let init = RequestInit::new();
+    init.set_method(request.method);
+    init.set_headers(&headers);
+    init.set_cache(request.cache);
+    init.set_signal(Some(&timeout));
+    if let Some(body) = request.body {
+        init.set_body(&JsValue::from_str(body));
+    }
+    let window = web_sys::window().ok_or(ApiError::Unreachable)?;
+    let response: Response = JsFuture::from(window.fetch_with_str_and_init(request.url, &init))
+        .await
+        .map_err(unreachable)?
+        .unchecked_into();
+    let region = response.headers().get(REGION_HEADER).ok().flatten();
+    let text = response.text().map_err(|_| ApiError::Unreadable)?;
+    let body = JsFuture::from(text).await.map_err(unreachable)?;
+    Ok(Answer {
+        status: response.status(),
+        region,
+        body: body.as_string().unwrap_or_default(),
     })
 }
 
-/// Reads a failed response: our API explains itself in a problem document, other servers may not.
-async fn rejection(response: &Response) -> ApiError {
-    let status = response.status();
-    let problem = response.json::<Problem>().await.ok();
+/// Reads a JSON body.
+fn decode<T: DeserializeOwned>(body: &str) -> Result<T, ApiError> {
+    crate::json::from_str(body).map_err(|_| ApiError::Unreadable)
+}
+
+/// Reads a failed answer: our API explains itself in a problem document, other servers may not.
+fn rejection(status: u16, body: &str) -> ApiError {
+    let problem = crate::json::from_str::<Problem>(body).ok();
     let fields = problem
         .as_ref()
         .map(|p| p.errors.clone())
@@ -495,12 +546,12 @@ async fn rejection(response: &Response) -> ApiError {
 }
 
 /// A server detail as a sentence: capital first letter, final full stop.
-fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    let mut out: String = match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    };
+pub(crate) fn sentence(text: &str) -> String {
+    let mut out = text.to_owned();
+    // Our server's messages are English; an ASCII capital keeps Unicode case tables out of the wasm.
+    if let Some(first) = out.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
     if !out.ends_with(['.', '!', '?']) {
         out.push('.');
     }

@@ -1,7 +1,4 @@
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::hooks::use_location;
-use leptos_router::path;
 
 use crate::api::Api;
 use crate::components::header::Header;
@@ -13,6 +10,7 @@ use crate::pages::not_found::NotFoundPage;
 use crate::pages::orders::{OrderPage, OrdersPage};
 use crate::pages::product::ProductPage;
 use crate::pages::status::StatusPage;
+use crate::router::{use_location, Location, Route};
 use crate::state::Shop;
 
 /// The whole storefront: shared state, the header, and one page per route.
@@ -27,10 +25,12 @@ pub fn App() -> impl IntoView {
         }
     });
     let shop = Shop::restore(api.clone());
+    let location = Location::install();
     provide_context(api);
     provide_context(shop);
+    provide_context(location);
+    let route = Memo::new(move |_| location.route());
     view! {
-        <Router>
             <a class="skip-link" href="#main" on:click=skip_to_main>"Skip to content"</a>
             <Header />
             <FocusOnNavigation />
@@ -41,18 +41,10 @@ pub fn App() -> impl IntoView {
                         <ul>{move || errors.get().into_iter().map(|(_, e)| view! { <li>{e.to_string()}</li> }).collect_view()}</ul>
                     </div>
                 }>
-                    <Routes fallback=NotFoundPage>
-                        <Route path=path!("/") view=CataloguePage />
-                        <Route path=path!("/product/:uuid") view=ProductPage />
-                        <Route path=path!("/cart") view=CartPage />
-                        <Route path=path!("/login") view=LoginPage />
-                        <Route path=path!("/signup") view=SignupPage />
-                        <Route path=path!("/checkout/shipping") view=ShippingPage />
-                        <Route path=path!("/checkout/review") view=ReviewPage />
-                        <Route path=path!("/orders") view=OrdersPage />
-                        <Route path=path!("/orders/:id") view=OrderPage />
-                        <Route path=path!("/status") view=StatusPage />
-                    </Routes>
+                    {move || {
+                        let route = route.get();
+                        untrack(move || page(route))
+                    }}
                 </ErrorBoundary>
             </main>
             <div class="visually-hidden" aria-live="polite" role="status" data-testid="announcer">
@@ -61,14 +53,28 @@ pub fn App() -> impl IntoView {
             <footer class="site-footer">
                 <p>"The Unicorn Shop · every unicorn drawn by hand for this shop · " <a href="/status">"Service status"</a></p>
             </footer>
-        </Router>
     }
 }
 
-/// Moves keyboard focus into `main`. Without this the router, whose click handler sits on the
-/// window, takes `#main` for a navigation and focus stays on the skip link; this handler sits on
-/// the link itself (events are not delegated in this build), so it runs first and the router
-/// leaves the prevented click alone.
+/// The page a route shows.
+fn page(route: Route) -> AnyView {
+    match route {
+        Route::Catalogue => view! { <CataloguePage /> }.into_any(),
+        Route::Product(uuid) => view! { <ProductPage uuid /> }.into_any(),
+        Route::Cart => view! { <CartPage /> }.into_any(),
+        Route::Login => view! { <LoginPage /> }.into_any(),
+        Route::Signup => view! { <SignupPage /> }.into_any(),
+        Route::Shipping => view! { <ShippingPage /> }.into_any(),
+        Route::Review => view! { <ReviewPage /> }.into_any(),
+        Route::Orders => view! { <OrdersPage /> }.into_any(),
+        Route::Order(id) => view! { <OrderPage id /> }.into_any(),
+        Route::Status => view! { <StatusPage /> }.into_any(),
+        Route::NotFound => view! { <NotFoundPage /> }.into_any(),
+    }
+}
+
+/// Moves keyboard focus into `main`: following `#main` alone scrolls but leaves focus on the
+/// skip link in some browsers.
 fn skip_to_main(ev: leptos::ev::MouseEvent) {
     ev.prevent_default();
     let main = web_sys::window()
@@ -88,7 +94,7 @@ fn skip_to_main(ev: leptos::ev::MouseEvent) {
 fn FocusOnNavigation() -> impl IntoView {
     let location = use_location();
     Effect::new(move |previous: Option<String>| {
-        let path = location.pathname.get();
+        let path = location.path();
         if previous.is_some_and(|p| p != path) {
             focus_heading(10);
         }

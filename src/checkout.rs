@@ -29,11 +29,11 @@ pub const FIELDS: [(&str, &str, usize); 6] = [
 
 impl CheckoutDraft {
     pub fn from_json(json: &str) -> Self {
-        serde_json::from_str(json).unwrap_or_default()
+        crate::json::from_str(json).unwrap_or_default()
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        crate::json::to_string(self).unwrap_or_default()
     }
 
     pub fn field(&self, name: &str) -> &str {
@@ -65,7 +65,7 @@ impl CheckoutDraft {
             let value = self.field(field).trim();
             let optional = field == "line2";
             let message = if value.is_empty() && !optional {
-                Some(format!("Enter your {}.", label.to_lowercase()))
+                Some(format!("Enter your {}.", label.to_ascii_lowercase()))
             } else if value.chars().count() > max {
                 Some(format!("{label} has at most {max} characters."))
             } else if value.chars().any(char::is_control) {

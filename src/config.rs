@@ -23,7 +23,7 @@ pub struct ApiConfig {
 pub enum ConfigError {
     #[error("config.json is not valid JSON with a \"host\" text: {0}")]
     Malformed(String),
-    #[error("config.json's host {0:?} must start with http://, https:// or /")]
+    #[error("config.json's host \"{0}\" must start with http://, https:// or /")]
     BadHost(String),
 }
 
@@ -40,7 +40,7 @@ impl ApiConfig {
     /// Reads `config.json`'s text.
     pub fn parse(json: &str) -> Result<Self, ConfigError> {
         let raw: RawConfig =
-            serde_json::from_str(json).map_err(|e| ConfigError::Malformed(e.to_string()))?;
+            crate::json::from_str(json).map_err(|e| ConfigError::Malformed(e.to_string()))?;
         let standby_host = match raw.standby_host {
             Some(standby) if !standby.trim().is_empty() => Some(clean_host(&standby)?),
             _ => None,

@@ -15,11 +15,11 @@ impl GuestCart {
     /// Reads a stored cart; anything unreadable counts as an empty cart rather than an error,
     /// because a shopper cannot repair browser storage.
     pub fn from_json(json: &str) -> Self {
-        serde_json::from_str(json).unwrap_or_default()
+        crate::json::from_str(json).unwrap_or_default()
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        crate::json::to_string(self).unwrap_or_default()
     }
 
     /// Adds `quantity` of a product (held at the per-line maximum).

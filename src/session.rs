@@ -28,12 +28,12 @@ pub struct StoredSession {
 impl StoredSession {
     /// Reads a stored session; an unreadable or expired one means nobody is logged in.
     pub fn from_json(json: &str, now_seconds: i64) -> Option<Self> {
-        let session: StoredSession = serde_json::from_str(json).ok()?;
+        let session: StoredSession = crate::json::from_str(json).ok()?;
         (session.backend == Backend::Legacy || session.expires_at > now_seconds).then_some(session)
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        crate::json::to_string(self).unwrap_or_default()
     }
 
     /// How the page greets the shopper.

@@ -169,3 +169,119 @@ async fn a_field_ties_its_error_to_the_input() {
     let typed: web_sys::HtmlInputElement = input.dyn_into().expect("an input");
     assert_eq!(typed.value(), "ada@example.com");
 }
+
+#[wasm_bindgen_test]
+fn the_browser_json_reads_what_both_backends_send() {
+    use unishop::json::{from_str, JsonError};
+    use unishop_model::Basket;
+
+    // A legacy product: a float price and none of our extensions.
+    let products: Vec<Product> = from_str(
+        r#"[{"uuid":"00000000-0000-0000-0000-000000000001","name":"Float","price":21.99,"extra":1}]"#,
+    )
+    .expect("a legacy catalogue");
+    assert_eq!(products[0].price, 21.99);
+    assert_eq!(products[0].cents(), 2199);
+    assert_eq!(products[0].description, None);
+    // The legacy Lambda answers `null` for a user without a basket.
+    assert_eq!(from_str::<Option<Basket>>("null"), Ok(None));
+    assert_eq!(from_str::<Vec<Product>>("[{"), Err(JsonError::Syntax));
+    assert_eq!(from_str::<Vec<Product>>(""), Err(JsonError::Syntax));
+    assert!(matches!(
+        from_str::<Vec<Product>>(r#"[{"uuid":"not-a-uuid","name":"x","price":1}]"#),
+        Err(JsonError::Shape(_))
+    ));
+    assert!(matches!(
+        from_str::<Vec<Product>>(r#"{"uuid":1}"#),
+        Err(JsonError::Shape(_))
+    ));
+}
+
+#[wasm_bindgen_test]
+fn the_browser_json_keeps_a_session_and_a_checkout_through_a_reload() {
+    use unishop::checkout::CheckoutDraft;
+    use unishop::session::{Backend, StoredSession};
+    use unishop_model::User;
+
+    let session = StoredSession {
+        user: User {
+            uuid: Uuid::from_u128(7),
+            email: "ada@example.com".to_owned(),
+            first_name: Some("Ada".to_owned()),
+            last_name: None,
+        },
+        token: Some("token \"with\" quotes \u{1F984}".to_owned()),
+        expires_at: 4_102_444_800,
+        backend: Backend::Unishop,
+    };
+    let json = session.to_json();
+    assert!(json.contains("\"expires_at\":4102444800"), "{json}");
+    assert_eq!(StoredSession::from_json(&json, 0), Some(session));
+
+    let mut draft = CheckoutDraft::default();
+    draft.set_field("name", "Ada Lovelace".to_owned());
+    draft.set_field("city", "Zürich".to_owned());
+    assert_eq!(CheckoutDraft::from_json(&draft.to_json()), draft);
+}
+
+#[wasm_bindgen_test]
+async fn a_loader_shows_the_newest_answer_even_when_an_older_one_arrives_later() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use unishop::loader::Loader;
+
+    // Each fetch waits on a promise the test resolves, in the order the test chooses.
+    let pending: Rc<RefCell<Vec<js_sys::Function>>> = Rc::default();
+    let wanted = RwSignal::new(1u32);
+    let host = mount({
+        let pending = pending.clone();
+        move || {
+            let answer = Loader::new(move || {
+                let n = wanted.get();
+                let promise =
+                    js_sys::Promise::new(&mut |resolve, _| pending.borrow_mut().push(resolve));
+                async move {
+                    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+                    n
+                }
+            });
+            view! {
+                <p>{move || answer.get().map_or("loading".to_owned(), |n| n.to_string())}</p>
+                <button on:click=move |_| answer.reload()>"Reload"</button>
+            }
+        }
+    });
+    let resolve = |index: usize| {
+        let resolve = pending.borrow()[index].clone();
+        resolve
+            .call0(&wasm_bindgen::JsValue::NULL)
+            .expect("resolved");
+    };
+    settle().await;
+    assert_eq!(text(&host, "p"), "loading");
+    wanted.set(2);
+    settle().await;
+    assert_eq!(
+        pending.borrow().len(),
+        2,
+        "a change of what the fetch reads fetches again"
+    );
+    resolve(1);
+    settle().await;
+    assert_eq!(text(&host, "p"), "2");
+    resolve(0);
+    settle().await;
+    assert_eq!(
+        text(&host, "p"),
+        "2",
+        "the older answer must not replace the newer one"
+    );
+    query(&host, "button").click();
+    settle().await;
+    assert_eq!(pending.borrow().len(), 3, "Reload fetches again");
+    assert_eq!(
+        text(&host, "p"),
+        "2",
+        "the last answer stays on show while reloading"
+    );
+}

@@ -1,11 +1,11 @@
 //! `/signup` and `/login`.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use unishop_model::{check_password, normalise_email, LoginRequest, SignupRequest};
 
-use crate::api::{Api, ApiError};
+use crate::api::{sentence, Api, ApiError};
 use crate::components::field::{focus_first_error, Field};
+use crate::router::use_location;
 use crate::state::Shop;
 
 /// The error signals of a form's fields plus one for the whole form.
@@ -60,21 +60,14 @@ impl FormErrors {
     }
 }
 
-fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
 /// Where to go after logging in: the `next` parameter when it is a path of this site.
 fn next_page() -> Memo<String> {
-    let query = use_query_map();
+    let location = use_location();
     Memo::new(move |_| {
-        query
-            .with(|q| q.get("next"))
-            .filter(|next| next.starts_with('/') && !next.starts_with("//"))
+        location
+            .query("next")
+            // Browsers read `/\host` as `//host`: another site.
+            .filter(|next| next.starts_with('/') && !next.starts_with("//") && !next.contains('\\'))
             .unwrap_or_else(|| "/".to_owned())
     })
 }
@@ -83,7 +76,7 @@ fn next_page() -> Memo<String> {
 pub fn LoginPage() -> impl IntoView {
     let api = expect_context::<Api>();
     let shop = expect_context::<Shop>();
-    let navigate = use_navigate();
+    let location = use_location();
     let next = next_page();
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -112,7 +105,6 @@ pub fn LoginPage() -> impl IntoView {
         }
         busy.set(true);
         let api = api.clone();
-        let navigate = navigate.clone();
         let request = LoginRequest {
             email,
             password: password.get_untracked(),
@@ -124,7 +116,7 @@ pub fn LoginPage() -> impl IntoView {
             };
             busy.set(false);
             match result {
-                Ok(()) => navigate(&next.get_untracked(), Default::default()),
+                Ok(()) => location.navigate(&next.get_untracked()),
                 // Our API answers 401; a legacy backend answers 400 for an unknown email.
                 Err(ApiError::Rejected {
                     status: 400 | 401, ..
@@ -154,7 +146,7 @@ pub fn LoginPage() -> impl IntoView {
 pub fn SignupPage() -> impl IntoView {
     let api = expect_context::<Api>();
     let shop = expect_context::<Shop>();
-    let navigate = use_navigate();
+    let location = use_location();
     let next = next_page();
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -185,7 +177,6 @@ pub fn SignupPage() -> impl IntoView {
         };
         busy.set(true);
         let api = api.clone();
-        let navigate = navigate.clone();
         let optional = |s: RwSignal<String>| {
             Some(s.get_untracked().trim().to_owned()).filter(|s| !s.is_empty())
         };
@@ -209,7 +200,7 @@ pub fn SignupPage() -> impl IntoView {
             .await;
             busy.set(false);
             match result {
-                Ok(()) => navigate(&next.get_untracked(), Default::default()),
+                Ok(()) => location.navigate(&next.get_untracked()),
                 // A legacy backend answers a bare 400 for an email already registered.
                 Err(ApiError::Rejected {
                     status: 400,

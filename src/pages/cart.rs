@@ -1,10 +1,10 @@
 use leptos::prelude::*;
 use unishop_model::{format_price, line_total, CartLine, Product, MAX_QUANTITY};
 
-use crate::guest_cart::parse_quantity;
-
 use crate::api::Api;
 use crate::components::error_panel::ErrorPanel;
+use crate::guest_cart::parse_quantity;
+use crate::loader::Loader;
 use crate::session::Backend;
 use crate::state::Shop;
 
@@ -13,7 +13,7 @@ use crate::state::Shop;
 pub fn CartPage() -> impl IntoView {
     let api = expect_context::<Api>();
     let shop = expect_context::<Shop>();
-    let catalogue = LocalResource::new({
+    let catalogue = Loader::new({
         let api = api.clone();
         move || {
             let api = api.clone();
@@ -22,21 +22,20 @@ pub fn CartPage() -> impl IntoView {
     });
     view! {
         <h1 class="page-title" tabindex="-1">"Your cart"</h1>
-        <Transition fallback=|| view! { <p aria-busy="true">"Loading your cart…"</p> }>
             {move || {
                 let loading = shop.cart_loading.get();
                 catalogue
                     .get()
                     .map(|result| match result {
                         Err(error) => {
-                            view! { <ErrorPanel message=error.to_string() on_retry=move || catalogue.refetch() /> }
+                            view! { <ErrorPanel message=error.to_string() on_retry=move || catalogue.reload() /> }
                                 .into_any()
                         }
                         Ok(_) if loading => view! { <p aria-busy="true">"Loading your cart…"</p> }.into_any(),
                         Ok(products) => view! { <CartLines products /> }.into_any(),
                     })
+                    .unwrap_or_else(|| view! { <p aria-busy="true">"Loading your cart…"</p> }.into_any())
             }}
-        </Transition>
     }
 }
 

@@ -1,11 +1,12 @@
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use unishop_model::SortOrder;
 
 use crate::api::Api;
 use crate::catalogue_query::{categories, CatalogueQuery};
 use crate::components::error_panel::ErrorPanel;
 use crate::components::product_card::{ProductCard, ProductCardPlaceholder};
+use crate::loader::Loader;
+use crate::router::use_location;
 
 /// How many placeholders stand in for the catalogue while it loads.
 const PLACEHOLDER_CARDS: usize = 10;
@@ -14,37 +15,34 @@ const PLACEHOLDER_CARDS: usize = 10;
 #[component]
 pub fn CataloguePage() -> impl IntoView {
     let api = expect_context::<Api>();
-    let products = LocalResource::new(move || {
+    let products = Loader::new(move || {
         let api = api.clone();
         async move { api.products().await }
     });
-    let params = use_query_map();
+    let location = use_location();
     let query = Memo::new(move |_| {
-        params.with(|p| CatalogueQuery::from_params(p.get("q"), p.get("category"), p.get("sort")))
+        CatalogueQuery::from_params(
+            location.query("q"),
+            location.query("category"),
+            location.query("sort"),
+        )
     });
-    let navigate = use_navigate();
-    let go = move |query: CatalogueQuery| navigate(&query.to_url(), Default::default());
+    let go = move |query: CatalogueQuery| location.navigate(&query.to_url());
     let search_text = RwSignal::new(query.get_untracked().q);
     Effect::new(move |_| search_text.set(query.get().q));
 
-    let on_search = {
-        let go = go.clone();
-        move |ev: leptos::ev::SubmitEvent| {
-            ev.prevent_default();
-            go(CatalogueQuery {
-                q: search_text.get_untracked(),
-                ..query.get_untracked()
-            });
-        }
+    let on_search = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        go(CatalogueQuery {
+            q: search_text.get_untracked(),
+            ..query.get_untracked()
+        });
     };
-    let on_category = {
-        let go = go.clone();
-        move |ev| {
-            go(CatalogueQuery {
-                category: event_target_value(&ev),
-                ..query.get_untracked()
-            })
-        }
+    let on_category = move |ev| {
+        go(CatalogueQuery {
+            category: event_target_value(&ev),
+            ..query.get_untracked()
+        })
     };
     let on_sort = move |ev| {
         go(CatalogueQuery {
@@ -61,6 +59,7 @@ pub fn CataloguePage() -> impl IntoView {
                     .collect_view()}
             </ul>
         }
+        .into_any()
     };
     view! {
         <h1 class="page-title" tabindex="-1">"Unicorns for every day"</h1>
@@ -104,8 +103,7 @@ pub fn CataloguePage() -> impl IntoView {
                 </select>
             </div>
         </form>
-        <Transition fallback=placeholders>
-            {move || {
+        {move || {
                 products
                     .get()
                     .map(|result| match result {
@@ -136,12 +134,12 @@ pub fn CataloguePage() -> impl IntoView {
                         }
                         Err(error) => {
                             view! {
-                                <ErrorPanel message=error.to_string() on_retry=move || products.refetch() />
+                                <ErrorPanel message=error.to_string() on_retry=move || products.reload() />
                             }
                                 .into_any()
                         }
                     })
+                    .unwrap_or_else(placeholders)
             }}
-        </Transition>
     }
 }

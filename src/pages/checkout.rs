@@ -1,12 +1,13 @@
 //! `/checkout/shipping` -> `/checkout/review` -> place order -> `/orders/{id}`.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 use unishop_model::{format_price, line_total, FieldError};
 
 use crate::api::{Api, ApiError};
 use crate::checkout::{CheckoutDraft, FIELDS};
 use crate::components::field::focus_first_error;
+use crate::loader::Loader;
+use crate::router::use_location;
 use crate::session::Backend;
 use crate::state::{new_idempotency_key, Shop};
 
@@ -38,7 +39,7 @@ fn checkout_blocker(shop: Shop) -> Option<AnyView> {
 #[component]
 pub fn ShippingPage() -> impl IntoView {
     let shop = expect_context::<Shop>();
-    let navigate = use_navigate();
+    let location = use_location();
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -50,7 +51,7 @@ pub fn ShippingPage() -> impl IntoView {
                         draft.idempotency_key = new_idempotency_key();
                     }
                 });
-                navigate("/checkout/review", Default::default());
+                location.navigate("/checkout/review");
             }
             Err(failing) => {
                 errors.set(failing);
@@ -63,7 +64,7 @@ pub fn ShippingPage() -> impl IntoView {
         <p class="steps">"Step 1 of 2"</p>
         {move || checkout_blocker(shop)}
         <Show when=move || checkout_blocker(shop).is_none()>
-            <form class="account-form" on:submit=on_submit.clone() novalidate>
+            <form class="account-form" on:submit=on_submit novalidate>
                 {FIELDS
                     .into_iter()
                     .map(|(field, label, max)| {
@@ -106,8 +107,8 @@ pub fn ShippingPage() -> impl IntoView {
 pub fn ReviewPage() -> impl IntoView {
     let api = expect_context::<Api>();
     let shop = expect_context::<Shop>();
-    let navigate = use_navigate();
-    let catalogue = LocalResource::new({
+    let location = use_location();
+    let catalogue = Loader::new({
         let api = api.clone();
         move || {
             let api = api.clone();
@@ -125,7 +126,7 @@ pub fn ReviewPage() -> impl IntoView {
         };
         let draft = shop.checkout.get_untracked();
         let Ok(address) = draft.validate() else {
-            navigate("/checkout/shipping", Default::default());
+            location.navigate("/checkout/shipping");
             return;
         };
         let key = if draft.idempotency_key.is_empty() {
@@ -138,14 +139,13 @@ pub fn ReviewPage() -> impl IntoView {
         placing.set(true);
         error.set(None);
         let api = api.clone();
-        let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             match api.place_order(&session, address, &key).await {
                 Ok(order) => {
                     shop.checkout.set(CheckoutDraft::default());
                     shop.lines.set(Vec::new());
                     shop.announce("Order placed. Thank you!".to_owned());
-                    navigate(&format!("/orders/{}", order.id), Default::default());
+                    location.navigate(&format!("/orders/{}", order.id));
                 }
                 Err(ApiError::Rejected { status: 409, .. }) => {
                     error.set(Some(
@@ -179,7 +179,6 @@ pub fn ReviewPage() -> impl IntoView {
             </address>
             <p><a href="/checkout/shipping">"Change the address"</a></p>
             <h2>"Items"</h2>
-            <Transition fallback=|| view! { <p aria-busy="true">"Loading…"</p> }>
                 {move || catalogue.get().map(|result| match result {
                     Ok(products) => {
                         let lines = shop.lines.get();
@@ -198,8 +197,7 @@ pub fn ReviewPage() -> impl IntoView {
                         }.into_any()
                     }
                     Err(e) => view! { <p class="form-problem">{e.to_string()}</p> }.into_any(),
-                })}
-            </Transition>
+                }).unwrap_or_else(|| view! { <p aria-busy="true">"Loading…"</p> }.into_any())}
             <div role="alert">{move || error.get().map(|e| view! { <p class="form-problem" data-testid="form-problem">{e}</p> })}</div>
             <button type="button" class="primary" on:click=place.clone() disabled=move || placing.get()>
                 {move || if placing.get() { "Placing order…" } else { "Place order" }}

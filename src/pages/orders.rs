@@ -1,11 +1,12 @@
 //! `/orders` and `/orders/{id}` (also the confirmation after checkout).
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 use unishop_model::{format_price, Order};
+use uuid::Uuid;
 
 use crate::api::{Api, ApiError};
 use crate::components::error_panel::ErrorPanel;
+use crate::loader::Loader;
 use crate::pages::not_found::NotFoundPage;
 use crate::state::Shop;
 
@@ -21,7 +22,7 @@ fn login_prompt() -> AnyView {
 pub fn OrdersPage() -> impl IntoView {
     let api = expect_context::<Api>();
     let shop = expect_context::<Shop>();
-    let orders = LocalResource::new(move || {
+    let orders = Loader::new(move || {
         let api = api.clone();
         let session = shop.session.get();
         async move {
@@ -33,7 +34,6 @@ pub fn OrdersPage() -> impl IntoView {
     });
     view! {
         <h1 class="page-title" tabindex="-1">"Your orders"</h1>
-        <Transition fallback=|| view! { <p aria-busy="true">"Loading your orders…"</p> }>
             {move || orders.get().map(|result| match result {
                 Ok(None) => login_prompt(),
                 Ok(Some(list)) if list.is_empty() => view! { <p>"You have not ordered anything yet."</p> }.into_any(),
@@ -47,40 +47,35 @@ pub fn OrdersPage() -> impl IntoView {
                         }).collect_view()}
                     </ul>
                 }.into_any(),
-                Err(error) => view! { <ErrorPanel message=error.to_string() on_retry=move || orders.refetch() /> }.into_any(),
-            })}
-        </Transition>
+                Err(error) => view! { <ErrorPanel message=error.to_string() on_retry=move || orders.reload() /> }.into_any(),
+            }).unwrap_or_else(|| view! { <p aria-busy="true">"Loading your orders…"</p> }.into_any())}
     }
 }
 
 #[component]
-pub fn OrderPage() -> impl IntoView {
+pub fn OrderPage(id: Uuid) -> impl IntoView {
     let api = expect_context::<Api>();
     let shop = expect_context::<Shop>();
-    let params = use_params_map();
-    let order = LocalResource::new(move || {
+    let order = Loader::new(move || {
         let api = api.clone();
         let session = shop.session.get();
-        let id = params.with(|p| p.get("id")).unwrap_or_default();
         async move {
             match session {
-                Some(session) => api.order(&session, &id).await.map(Some),
+                Some(session) => api.order(&session, id).await.map(Some),
                 None => Ok(None),
             }
         }
     });
     view! {
-        <Transition fallback=|| view! { <p aria-busy="true">"Loading the order…"</p> }>
             {move || order.get().map(|result| match result {
                 Ok(None) => view! { <h1 class="page-title" tabindex="-1">"Order"</h1> {login_prompt()} }.into_any(),
                 Ok(Some(order)) => view! { <OrderDetail order /> }.into_any(),
                 Err(ApiError::Rejected { status: 400 | 404 | 422, .. }) => view! { <NotFoundPage /> }.into_any(),
                 Err(error) => view! {
                     <h1 class="page-title" tabindex="-1">"Order"</h1>
-                    <ErrorPanel message=error.to_string() on_retry=move || order.refetch() />
+                    <ErrorPanel message=error.to_string() on_retry=move || order.reload() />
                 }.into_any(),
-            })}
-        </Transition>
+            }).unwrap_or_else(|| view! { <p aria-busy="true">"Loading the order…"</p> }.into_any())}
     }
 }
 

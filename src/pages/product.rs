@@ -1,36 +1,23 @@
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 use unishop_model::{format_price, MAX_QUANTITY};
 use uuid::Uuid;
 
 use crate::api::Api;
 use crate::components::error_panel::ErrorPanel;
 use crate::guest_cart::parse_quantity;
+use crate::loader::Loader;
 use crate::pages::not_found::NotFoundPage;
 use crate::state::Shop;
 
 /// `/product/{uuid}`: one product, deep-linkable, with a quantity and Add to cart.
 #[component]
-pub fn ProductPage() -> impl IntoView {
+pub fn ProductPage(uuid: Uuid) -> impl IntoView {
     let api = expect_context::<Api>();
-    let params = use_params_map();
-    let uuid =
-        Memo::new(move |_| params.with(|p| p.get("uuid").and_then(|u| Uuid::parse_str(&u).ok())));
-    let product = LocalResource::new({
+    let product = Loader::new(move || {
         let api = api.clone();
-        move || {
-            let api = api.clone();
-            let uuid = uuid.get();
-            async move {
-                match uuid {
-                    Some(uuid) => api.product(uuid).await,
-                    None => Ok(None),
-                }
-            }
-        }
+        async move { api.product(uuid).await }
     });
     view! {
-        <Transition fallback=|| view! { <div class="product-detail placeholder" aria-busy="true"></div> }>
             {move || {
                 product
                     .get()
@@ -40,13 +27,12 @@ pub fn ProductPage() -> impl IntoView {
                         Err(error) => {
                             view! {
                                 <h1 class="page-title" tabindex="-1">"Product"</h1>
-                                <ErrorPanel message=error.to_string() on_retry=move || product.refetch() />
+                                <ErrorPanel message=error.to_string() on_retry=move || product.reload() />
                             }
                                 .into_any()
                         }
                     })
-            }}
-        </Transition>
+            }.unwrap_or_else(|| view! { <div class="product-detail placeholder" aria-busy="true"></div> }.into_any())}
     }
 }
 

@@ -2,13 +2,14 @@ use leptos::prelude::*;
 
 use crate::api::Api;
 use crate::components::error_panel::ErrorPanel;
+use crate::loader::Loader;
 
 /// `/status`: which region served the last response, and each configured API's health.
 #[component]
 pub fn StatusPage() -> impl IntoView {
     let api = expect_context::<Api>();
     let region = api.region;
-    let health = LocalResource::new(move || {
+    let health = Loader::new(move || {
         let api = api.clone();
         async move { api.health_of_each().await }
     });
@@ -16,7 +17,6 @@ pub fn StatusPage() -> impl IntoView {
         <h1 class="page-title" tabindex="-1">"Service status"</h1>
         <p>"The last answer came from region "
            <strong data-testid="served-region">{move || region.get().unwrap_or_else(|| "unknown".to_owned())}</strong> "."</p>
-        <Transition fallback=|| view! { <p aria-busy="true">"Checking…"</p> }>
             {move || health.get().map(|result| match result {
                 Ok(answers) => view! {
                     <table class="status-table">
@@ -30,9 +30,8 @@ pub fn StatusPage() -> impl IntoView {
                         </tbody>
                     </table>
                 }.into_any(),
-                Err(error) => view! { <ErrorPanel message=error.to_string() on_retry=move || health.refetch() /> }.into_any(),
-            })}
-        </Transition>
-        <button type="button" class="secondary" on:click=move |_| health.refetch()>"Check again"</button>
+                Err(error) => view! { <ErrorPanel message=error.to_string() on_retry=move || health.reload() /> }.into_any(),
+            }).unwrap_or_else(|| view! { <p aria-busy="true">"Checking…"</p> }.into_any())}
+        <button type="button" class="secondary" on:click=move |_| health.reload()>"Check again"</button>
     }
 }

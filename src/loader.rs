@@ -1,0 +1,76 @@
+//! What a page loads from the API, as a signal: nothing until the first answer, then the latest.
+//!
+//! This takes the place of Leptos's `LocalResource` + `<Transition>`: the pages need only "load,
+//! reload on demand or when the session changes, keep showing the last answer meanwhile", and the
+//! general machinery cost about 40 KB of wasm. The reactive part below is not generic, so each
+//! page's loader adds only its own future.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+
+type Task = Pin<Box<dyn Future<Output = ()>>>;
+
+/// A value loaded by an async fetch. Copy it into as many closures as need it.
+pub struct Loader<T: 'static> {
+    answer: RwSignal<Option<T>, LocalStorage>,
+    reload: Trigger,
+}
+
+impl<T: 'static> Clone for Loader<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: 'static> Copy for Loader<T> {}
+
+impl<T: Clone + 'static> Loader<T> {
+    /// Starts loading now, and again whenever a signal that `fetch` reads (before its first
+    /// `.await`) changes or [`Loader::reload`] is called. An answer that arrives after a newer
+    /// fetch has started is dropped, so a slow old answer never replaces a new one.
+    pub fn new<F, Fut>(fetch: F) -> Self
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: Future<Output = T> + 'static,
+    {
+        let answer = RwSignal::new_local(None);
+        let reload = Trigger::new();
+        let start = move |latest: Rc<Cell<u64>>| -> Task {
+            let pending = fetch();
+            let this = latest.get();
+            Box::pin(async move {
+                let value = pending.await;
+                if latest.get() == this {
+                    // The page may be gone by now; then there is nobody to tell.
+                    let _ = answer.try_set(Some(value));
+                }
+            })
+        };
+        run(Rc::new(start), reload);
+        Loader { answer, reload }
+    }
+
+    /// The latest answer, or `None` while the first is on its way. Tracked.
+    pub fn get(&self) -> Option<T> {
+        self.answer.get()
+    }
+
+    /// Fetches again; the last answer stays on show until the new one arrives.
+    pub fn reload(&self) {
+        self.reload.notify();
+    }
+}
+
+/// The reactive part of every loader: one effect that numbers each fetch and runs it.
+fn run(start: Rc<dyn Fn(Rc<Cell<u64>>) -> Task>, reload: Trigger) {
+    let latest = Rc::new(Cell::new(0));
+    Effect::new(move |_| {
+        reload.track();
+        latest.set(latest.get() + 1);
+        leptos::task::spawn_local(start(latest.clone()));
+    });
+}

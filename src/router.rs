@@ -1,0 +1,278 @@
+//! The storefront's router. The page is a pure function of the URL's path ([`Route::parse`]),
+//! links are ordinary `<a href>`s, and one click listener turns clicks on this site's links into
+//! history entries instead of page loads.
+//!
+//! leptos_router does this and much more (nested routes, loaders, forms); this shop needs only
+//! flat routes and a query string, and the smaller router saves about a tenth of the wasm.
+
+use leptos::prelude::*;
+use uuid::Uuid;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// Every page of the shop, as its path names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    Catalogue,
+    Product(Uuid),
+    Cart,
+    Login,
+    Signup,
+    Shipping,
+    Review,
+    Orders,
+    Order(Uuid),
+    Status,
+    NotFound,
+}
+
+impl Route {
+    /// The route of a URL path (`/product/{uuid}`); a trailing slash is ignored and anything
+    /// unknown, including a malformed uuid, is [`Route::NotFound`].
+    pub fn parse(path: &str) -> Route {
+        let path = path.strip_suffix('/').unwrap_or(path);
+        let segments: Vec<&str> = path.split('/').skip(1).collect();
+        let uuid = |raw: &str| Uuid::parse_str(&decode_component(raw)).ok();
+        match segments.as_slice() {
+            [] => Route::Catalogue,
+            ["product", id] => uuid(id).map_or(Route::NotFound, Route::Product),
+            ["cart"] => Route::Cart,
+            ["login"] => Route::Login,
+            ["signup"] => Route::Signup,
+            ["checkout", "shipping"] => Route::Shipping,
+            ["checkout", "review"] => Route::Review,
+            ["orders"] => Route::Orders,
+            ["orders", id] => uuid(id).map_or(Route::NotFound, Route::Order),
+            ["status"] => Route::Status,
+            _ => Route::NotFound,
+        }
+    }
+}
+
+/// One parameter of a query string (`?q=pool+float&sort=price`), decoded; the first wins.
+pub fn query_value(search: &str, name: &str) -> Option<String> {
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .find(|(key, _)| decode_component(key) == name)
+        .map(|(_, value)| decode_component(value))
+}
+
+/// Decodes `application/x-www-form-urlencoded` text: `+` is a space, `%XX` a byte. A `%` not
+/// followed by two hex digits stays as it is, and bytes that are not UTF-8 become U+FFFD.
+pub fn decode_component(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |at: usize| bytes.get(at).and_then(|b| (*b as char).to_digit(16));
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (hex(i + 1), hex(i + 2)) {
+                (Some(high), Some(low)) => {
+                    out.push((high * 16 + low) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The URL the shopper is on, kept in step with the browser's history. Shared through context.
+#[derive(Clone, Copy)]
+pub struct Location {
+    path: RwSignal<String>,
+    search: RwSignal<String>,
+}
+
+impl Location {
+    /// Reads the browser's URL, follows Back and Forward, and takes over clicks on this site's
+    /// links. Call once, for the whole app.
+    pub fn install() -> Location {
+        let location = Location {
+            path: RwSignal::new(String::new()),
+            search: RwSignal::new(String::new()),
+        };
+        location.read_browser_url();
+        // The listeners live as long as the page: their handles are never removed.
+        window_event_listener(leptos::ev::popstate, move |_| location.read_browser_url());
+        window_event_listener(leptos::ev::click, move |ev| location.follow_link(ev));
+        location
+    }
+
+    /// The current page, tracked.
+    pub fn route(&self) -> Route {
+        self.path.with(|path| Route::parse(path))
+    }
+
+    /// The current path, tracked.
+    pub fn path(&self) -> String {
+        self.path.get()
+    }
+
+    /// A parameter of the current query string, tracked.
+    pub fn query(&self, name: &str) -> Option<String> {
+        self.search.with(|search| query_value(search, name))
+    }
+
+    /// Goes to a URL of this site (`/cart`, `/?q=float`) as a new history entry, and shows the
+    /// new page from its top. A URL the browser refuses (another origin) is ignored.
+    pub fn navigate(&self, url: &str) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let Ok(history) = window.history() else {
+            return;
+        };
+        let here = self.path.get_untracked() + &self.search.get_untracked();
+        // Following a link to the page already shown replaces its entry, as the browser does.
+        let changed = if url == here {
+            history.replace_state_with_url(&JsValue::NULL, "", Some(url))
+        } else {
+            history.push_state_with_url(&JsValue::NULL, "", Some(url))
+        };
+        if changed.is_ok() {
+            self.read_browser_url();
+            window.scroll_to_with_x_and_y(0.0, 0.0);
+        }
+    }
+
+    fn read_browser_url(&self) {
+        let Some(location) = web_sys::window().map(|w| w.location()) else {
+            return;
+        };
+        let path = location.pathname().unwrap_or_else(|_| "/".to_owned());
+        let search = location.search().unwrap_or_default();
+        // Setting only what changed keeps a query change from re-creating the page.
+        if self.path.get_untracked() != path {
+            self.path.set(path);
+        }
+        if self.search.get_untracked() != search {
+            self.search.set(search);
+        }
+    }
+
+    /// Handles a click on a link to this site without reloading the page. Clicks the browser
+    /// should keep (modifier keys, other buttons, `target`, `download`, another origin, a spot on
+    /// the same page, anything a handler already took) are left alone.
+    fn follow_link(&self, ev: web_sys::MouseEvent) {
+        if ev.default_prevented()
+            || ev.button() != 0
+            || ev.meta_key()
+            || ev.ctrl_key()
+            || ev.shift_key()
+            || ev.alt_key()
+        {
+            return;
+        }
+        let anchor = ev
+            .target()
+            .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+            .and_then(|element| element.closest("a[href]").ok().flatten())
+            .and_then(|element| element.dyn_into::<web_sys::HtmlAnchorElement>().ok());
+        let (Some(anchor), Some(window)) = (anchor, web_sys::window()) else {
+            return;
+        };
+        let here = window.location();
+        let target = anchor.target();
+        if !(target.is_empty() || target == "_self")
+            || anchor.has_attribute("download")
+            || here.origin().ok() != Some(anchor.origin())
+        {
+            return;
+        }
+        let (path, search, hash) = (anchor.pathname(), anchor.search(), anchor.hash());
+        if !hash.is_empty()
+            && here.pathname().ok() == Some(path.clone())
+            && here.search().ok() == Some(search.clone())
+        {
+            return;
+        }
+        ev.prevent_default();
+        self.navigate(&format!("{path}{search}{hash}"));
+    }
+}
+
+/// The app's [`Location`].
+pub fn use_location() -> Location {
+    expect_context::<Location>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UUID: &str = "3c5e1a0e-5b0e-5c38-9d3f-6b1f2f0a9d11";
+
+    #[test]
+    fn parses_every_page() {
+        let uuid = Uuid::parse_str(UUID).expect("a uuid");
+        for (path, route) in [
+            ("/", Route::Catalogue),
+            ("", Route::Catalogue),
+            (&format!("/product/{UUID}"), Route::Product(uuid)),
+            (&format!("/product/{UUID}/"), Route::Product(uuid)),
+            ("/cart", Route::Cart),
+            ("/cart/", Route::Cart),
+            ("/login", Route::Login),
+            ("/signup", Route::Signup),
+            ("/checkout/shipping", Route::Shipping),
+            ("/checkout/review", Route::Review),
+            ("/orders", Route::Orders),
+            (&format!("/orders/{UUID}"), Route::Order(uuid)),
+            ("/status", Route::Status),
+        ] {
+            assert_eq!(Route::parse(path), route, "{path}");
+        }
+    }
+
+    #[test]
+    fn anything_else_is_not_found() {
+        for path in [
+            "/product",
+            "/product/not-a-uuid",
+            &format!("/product/{UUID}/reviews"),
+            "/orders/42",
+            "/checkout",
+            "/Cart",
+            "//cart",
+            "/index.html",
+        ] {
+            assert_eq!(Route::parse(path), Route::NotFound, "{path}");
+        }
+    }
+
+    #[test]
+    fn reads_query_values() {
+        let search = "?q=pool+float&category=Pool%20%26%20Beach&sort=price&q=second&flag";
+        assert_eq!(query_value(search, "q").as_deref(), Some("pool float"));
+        assert_eq!(
+            query_value(search, "category").as_deref(),
+            Some("Pool & Beach")
+        );
+        assert_eq!(query_value(search, "flag").as_deref(), Some(""));
+        assert_eq!(query_value(search, "next"), None);
+        assert_eq!(query_value("", "q"), None);
+    }
+
+    #[test]
+    fn decodes_what_the_browser_encodes_and_survives_the_rest() {
+        assert_eq!(decode_component("%C3%BCnic%C3%B8rn"), "ünicørn");
+        assert_eq!(decode_component("100%"), "100%");
+        assert_eq!(decode_component("%zz%4"), "%zz%4");
+        assert_eq!(decode_component("%FF"), "\u{FFFD}");
+    }
+
+    #[test]
+    fn decoding_undoes_the_catalogue_query_encoding() {
+        use crate::catalogue_query::CatalogueQuery;
+        let query = CatalogueQuery::from_params(Some("Glitter & 🦄 +".into()), None, None);
+        let url = query.to_url();
+        let search = url.trim_start_matches('/');
+        assert_eq!(query_value(search, "q").as_deref(), Some("Glitter & 🦄 +"));
+    }
+}
