@@ -10,7 +10,7 @@ use crate::pages::not_found::NotFoundPage;
 use crate::pages::orders::{OrderPage, OrdersPage};
 use crate::pages::product::ProductPage;
 use crate::pages::status::StatusPage;
-use crate::router::{use_location, Location, Route};
+use crate::router::{Location, Route};
 use crate::state::Shop;
 
 /// The whole storefront: shared state, the header, and one page per route.
@@ -31,28 +31,20 @@ pub fn App() -> impl IntoView {
     provide_context(location);
     let route = Memo::new(move |_| location.route());
     view! {
-            <a class="skip-link" href="#main" on:click=skip_to_main>"Skip to content"</a>
-            <Header />
-            <FocusOnNavigation />
-            <main id="main" tabindex="-1">
-                <ErrorBoundary fallback=|errors| view! {
-                    <div class="error-panel" role="alert">
-                        <p>"Part of this page failed to show. Reload to try again."</p>
-                        <ul>{move || errors.get().into_iter().map(|(_, e)| view! { <li>{e.to_string()}</li> }).collect_view()}</ul>
-                    </div>
-                }>
-                    {move || {
-                        let route = route.get();
-                        untrack(move || page(route))
-                    }}
-                </ErrorBoundary>
-            </main>
-            <div class="visually-hidden" aria-live="polite" role="status" data-testid="announcer">
-                {move || shop.announcement.get()}
-            </div>
-            <footer class="site-footer">
-                <p>"The Unicorn Shop · every unicorn drawn by hand for this shop · " <a href="/status">"Service status"</a></p>
-            </footer>
+        <a class="skip-link" href="#main" on:click=skip_to_main>"Skip to content"</a>
+        <Header />
+        <main id="main" tabindex="-1">
+            {move || {
+                let route = route.get();
+                untrack(move || page(route))
+            }}
+        </main>
+        <div class="visually-hidden" aria-live="polite" role="status" data-testid="announcer">
+            {move || shop.announcement.get()}
+        </div>
+        <footer class="site-footer">
+            <p>"The Unicorn Shop · every unicorn drawn by hand for this shop · " <a href="/status">"Service status"</a></p>
+        </footer>
     }
 }
 
@@ -86,37 +78,4 @@ fn skip_to_main(ev: leptos::ev::MouseEvent) {
             let _ = main.focus();
         }
     }
-}
-
-/// After each navigation (not the first load), moves keyboard focus to the new page's heading so
-/// screen-reader users hear where they are.
-#[component]
-fn FocusOnNavigation() -> impl IntoView {
-    let location = use_location();
-    Effect::new(move |previous: Option<String>| {
-        let path = location.path();
-        if previous.is_some_and(|p| p != path) {
-            focus_heading(10);
-        }
-        path
-    });
-}
-
-/// Focuses `main h1`, waiting a few frames for a page that is still loading.
-fn focus_heading(frames_left: u32) {
-    request_animation_frame(move || {
-        let heading = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.query_selector("main h1").ok().flatten());
-        match heading {
-            Some(element) => {
-                use wasm_bindgen::JsCast;
-                if let Ok(heading) = element.dyn_into::<web_sys::HtmlElement>() {
-                    let _ = heading.focus();
-                }
-            }
-            None if frames_left > 0 => focus_heading(frames_left - 1),
-            None => {}
-        }
-    });
 }

@@ -68,13 +68,17 @@ impl CatalogueQuery {
             })
             .cloned()
             .collect();
-        match self.sort {
-            Some(SortOrder::Name) => matching.sort_by_key(|p| p.name.to_ascii_lowercase()),
-            Some(SortOrder::Price) => matching.sort_by_key(Product::cents),
-            Some(SortOrder::PriceDescending) => {
-                matching.sort_by_key(|p| std::cmp::Reverse(p.cents()))
-            }
-            None => {}
+        // One stable sort with the order chosen inside: each `sort_by_key` would be its own copy
+        // of the sort in the wasm.
+        if let Some(sort) = self.sort {
+            matching.sort_by(|a, b| match sort {
+                SortOrder::Name => a
+                    .name
+                    .to_ascii_lowercase()
+                    .cmp(&b.name.to_ascii_lowercase()),
+                SortOrder::Price => a.cents().cmp(&b.cents()),
+                SortOrder::PriceDescending => b.cents().cmp(&a.cents()),
+            });
         }
         matching
     }

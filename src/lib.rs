@@ -10,6 +10,7 @@ pub mod catalogue_query;
 pub mod checkout;
 pub mod components;
 pub mod config;
+pub mod crash;
 pub mod guest_cart;
 pub mod json;
 pub mod loader;

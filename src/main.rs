@@ -1,4 +1,10 @@
+// Talc in place of Rust's default wasm allocator (dlmalloc): as fast for this page, and a few KB
+// smaller in the download.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 fn main() {
-    console_error_panic_hook::set_once();
+    unishop::crash::report_crashes();
     leptos::mount::mount_to_body(unishop::App);
 }

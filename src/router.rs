@@ -148,8 +148,13 @@ impl Location {
         let path = location.pathname().unwrap_or_else(|_| "/".to_owned());
         let search = location.search().unwrap_or_default();
         // Setting only what changed keeps a query change from re-creating the page.
-        if self.path.get_untracked() != path {
+        let previous = self.path.get_untracked();
+        if previous != path {
             self.path.set(path);
+            // After a navigation (not the first load), screen-reader users hear where they are.
+            if !previous.is_empty() {
+                focus_heading(10);
+            }
         }
         if self.search.get_untracked() != search {
             self.search.set(search);
@@ -195,6 +200,24 @@ impl Location {
         ev.prevent_default();
         self.navigate(&format!("{path}{search}{hash}"));
     }
+}
+
+/// Focuses `main h1`, waiting a few frames for a page that is still loading.
+fn focus_heading(frames_left: u32) {
+    request_animation_frame(move || {
+        let heading = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector("main h1").ok().flatten());
+        match heading {
+            Some(element) => {
+                if let Ok(heading) = element.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = heading.focus();
+                }
+            }
+            None if frames_left > 0 => focus_heading(frames_left - 1),
+            None => {}
+        }
+    });
 }
 
 /// The app's [`Location`].

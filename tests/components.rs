@@ -191,10 +191,60 @@ fn the_browser_json_reads_what_both_backends_send() {
         from_str::<Vec<Product>>(r#"[{"uuid":"not-a-uuid","name":"x","price":1}]"#),
         Err(JsonError::Shape(_))
     ));
-    assert!(matches!(
+    assert_eq!(
         from_str::<Vec<Product>>(r#"{"uuid":1}"#),
-        Err(JsonError::Shape(_))
-    ));
+        Err(JsonError::Shape(
+            "expected a sequence, found an object".to_owned()
+        ))
+    );
+    assert_eq!(
+        from_str::<Product>(r#"{"uuid":"00000000-0000-0000-0000-000000000001","price":1}"#),
+        Err(JsonError::Shape("missing field name".to_owned()))
+    );
+    // Quantities are whole and unsigned: a fraction or a negative number is refused.
+    assert_eq!(from_str::<u32>("7"), Ok(7));
+    assert!(matches!(from_str::<u32>("1.5"), Err(JsonError::Shape(_))));
+    assert!(matches!(from_str::<u32>("-1"), Err(JsonError::Shape(_))));
+    assert_eq!(from_str::<i64>("-1700000000"), Ok(-1_700_000_000));
+    assert_eq!(
+        from_str::<Vec<Option<bool>>>("[true,null,false]"),
+        Ok(vec![Some(true), None, Some(false)])
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_crash_leaves_a_notice_with_a_way_to_reload() {
+    unishop::crash::show_crash_notice();
+    unishop::crash::show_crash_notice();
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .expect("a document");
+    let notice: web_sys::HtmlElement = document
+        .get_element_by_id("crash-notice")
+        .expect("the notice")
+        .dyn_into()
+        .expect("an HTML element");
+    assert_eq!(notice.get_attribute("role").as_deref(), Some("alert"));
+    let body = document.body().expect("a body");
+    assert_eq!(
+        body.first_element_child().map(|e| e.id()).as_deref(),
+        Some("crash-notice"),
+        "at the top of the page"
+    );
+    assert_ne!(
+        notice.next_element_sibling().map(|e| e.id()).as_deref(),
+        Some("crash-notice"),
+        "one notice, however many panics"
+    );
+    assert_eq!(
+        document.active_element().map(|e| e.id()).as_deref(),
+        Some("crash-notice")
+    );
+    let reload = query(&notice, "a");
+    assert_eq!(reload.text_content().as_deref(), Some("Reload the page"));
+    // Not a link the router takes over: following it loads the page again.
+    assert_eq!(reload.get_attribute("target").as_deref(), Some("_top"));
+    notice.remove();
 }
 
 #[wasm_bindgen_test]

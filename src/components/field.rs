@@ -36,7 +36,8 @@ pub fn Field(
                 name=id
                 type=kind
                 autocomplete=autocomplete
-                bind:value=value
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
                 aria-invalid=move || error.with(Option::is_some).then_some("true")
                 aria-describedby=described_by
             />

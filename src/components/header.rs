@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use crate::api::Api;
+use crate::session::Backend;
 use crate::state::Shop;
 
 /// The site header: the brand with the serving region, the navigation and the cart count.
@@ -9,13 +10,9 @@ pub fn Header() -> impl IntoView {
     let api = expect_context::<Api>();
     let shop = expect_context::<Shop>();
     let region = move || api.region.get().unwrap_or_else(|| "…".to_owned());
-    let logged_in = move || shop.session.with(Option::is_some);
-    let is_unishop = move || {
-        shop.session.with(|s| {
-            s.as_ref()
-                .is_some_and(|s| s.backend == crate::session::Backend::Unishop)
-        })
-    };
+    // Which backend the shopper is logged in to, if any: memoised, so the links are rebuilt only
+    // at login and logout.
+    let account = Memo::new(move |_| shop.session.with(|s| s.as_ref().map(|s| s.backend)));
     view! {
         <header class="site-header">
             <a class="brand" href="/">
@@ -26,22 +23,22 @@ pub fn Header() -> impl IntoView {
             <nav aria-label="Main">
                 <ul class="nav-list">
                     <li><a href="/">"Products"</a></li>
-                    <Show when=is_unishop>
-                        <li><a href="/orders">"Orders"</a></li>
-                    </Show>
-                    <Show
-                        when=logged_in
-                        fallback=|| view! {
+                    {move || match account.get() {
+                        None => view! {
                             <li><a href="/login">"Log in"</a></li>
                             <li><a href="/signup">"Sign up"</a></li>
                         }
-                    >
-                        <li>
-                            <button type="button" class="link-button" on:click=move |_| shop.log_out()>
-                                "Log out"
-                            </button>
-                        </li>
-                    </Show>
+                        .into_any(),
+                        Some(backend) => view! {
+                            {(backend == Backend::Unishop).then(|| view! { <li><a href="/orders">"Orders"</a></li> })}
+                            <li>
+                                <button type="button" class="link-button" on:click=move |_| shop.log_out()>
+                                    "Log out"
+                                </button>
+                            </li>
+                        }
+                        .into_any(),
+                    }}
                     <li>
                         <a href="/cart" class="cart-link">
                             "Cart "

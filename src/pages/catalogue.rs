@@ -66,7 +66,7 @@ pub fn CataloguePage() -> impl IntoView {
         <form class="filters" role="search" on:submit=on_search>
             <div class="field">
                 <label for="search">"Search"</label>
-                <input id="search" type="search" name="q" bind:value=search_text />
+                <input id="search" type="search" name="q" prop:value=move || search_text.get() on:input=move |ev| search_text.set(event_target_value(&ev)) />
             </div>
             <button type="submit">"Search"</button>
             <div class="field">

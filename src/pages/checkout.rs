@@ -11,28 +11,48 @@ use crate::router::use_location;
 use crate::session::Backend;
 use crate::state::{new_idempotency_key, Shop};
 
-/// What to show instead of a checkout step, when the shopper cannot check out now.
-fn checkout_blocker(shop: Shop) -> Option<AnyView> {
-    match shop.session.get().map(|s| s.backend) {
-        None => Some(
-            view! {
-                <p>"Log in to check out. Your cart is kept."</p>
-                <a href="/login?next=/checkout/shipping" class="button-link primary">"Log in"</a>
+/// Why the shopper cannot check out now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Blocker {
+    LoggedOut,
+    LegacyBackend,
+    EmptyCart,
+}
+
+/// What stands in the way of checking out, if anything; memoised, so the step's form is built
+/// once rather than again on every cart or session change.
+fn checkout_blocker(shop: Shop) -> Memo<Option<Blocker>> {
+    Memo::new(
+        move |_| match shop.session.with(|s| s.as_ref().map(|s| s.backend)) {
+            None => Some(Blocker::LoggedOut),
+            Some(Backend::Legacy) => Some(Blocker::LegacyBackend),
+            Some(Backend::Unishop)
+                if !shop.cart_loading.get() && shop.lines.with(Vec::is_empty) =>
+            {
+                Some(Blocker::EmptyCart)
             }
-            .into_any(),
-        ),
-        Some(Backend::Legacy) => Some(
-            view! { <p class="notice">"Checkout is not available: this shop's server takes no orders online yet."</p> }
-                .into_any(),
-        ),
-        Some(Backend::Unishop) if !shop.cart_loading.get() && shop.lines.with(Vec::is_empty) => Some(
-            view! {
-                <p>"Your cart is empty, so there is nothing to check out."</p>
-                <a href="/" class="button-link">"Browse the unicorns"</a>
-            }
-            .into_any(),
-        ),
-        Some(Backend::Unishop) => None,
+            Some(Backend::Unishop) => None,
+        },
+    )
+}
+
+/// What the page shows in place of a checkout step.
+fn blocker_notice(blocker: Blocker) -> AnyView {
+    match blocker {
+        Blocker::LoggedOut => view! {
+            <p>"Log in to check out. Your cart is kept."</p>
+            <a href="/login?next=/checkout/shipping" class="button-link primary">"Log in"</a>
+        }
+        .into_any(),
+        Blocker::LegacyBackend => view! {
+            <p class="notice">"Checkout is not available: this shop's server takes no orders online yet."</p>
+        }
+        .into_any(),
+        Blocker::EmptyCart => view! {
+            <p>"Your cart is empty, so there is nothing to check out."</p>
+            <a href="/" class="button-link">"Browse the unicorns"</a>
+        }
+        .into_any(),
     }
 }
 
@@ -40,6 +60,7 @@ fn checkout_blocker(shop: Shop) -> Option<AnyView> {
 pub fn ShippingPage() -> impl IntoView {
     let shop = expect_context::<Shop>();
     let location = use_location();
+    let blocker = checkout_blocker(shop);
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -62,8 +83,9 @@ pub fn ShippingPage() -> impl IntoView {
     view! {
         <h1 class="page-title" tabindex="-1">"Checkout: shipping"</h1>
         <p class="steps">"Step 1 of 2"</p>
-        {move || checkout_blocker(shop)}
-        <Show when=move || checkout_blocker(shop).is_none()>
+        {move || match blocker.get() {
+            Some(blocker) => blocker_notice(blocker),
+            None => view! {
             <form class="account-form" on:submit=on_submit novalidate>
                 {FIELDS
                     .into_iter()
@@ -98,7 +120,8 @@ pub fn ShippingPage() -> impl IntoView {
                     .collect_view()}
                 <button type="submit">"Continue to review"</button>
             </form>
-        </Show>
+            }.into_any(),
+        }}
         <p><a href="/cart">"Back to your cart"</a></p>
     }
 }
@@ -108,6 +131,7 @@ pub fn ReviewPage() -> impl IntoView {
     let api = expect_context::<Api>();
     let shop = expect_context::<Shop>();
     let location = use_location();
+    let blocker = checkout_blocker(shop);
     let catalogue = Loader::new({
         let api = api.clone();
         move || {
@@ -164,8 +188,9 @@ pub fn ReviewPage() -> impl IntoView {
     view! {
         <h1 class="page-title" tabindex="-1">"Checkout: review"</h1>
         <p class="steps">"Step 2 of 2"</p>
-        {move || checkout_blocker(shop)}
-        <Show when=move || checkout_blocker(shop).is_none()>
+        {move || match blocker.get() {
+            Some(blocker) => blocker_notice(blocker),
+            None => view! {
             <h2>"Shipping to"</h2>
             <address class="address" data-testid="review-address">
                 {move || {
@@ -202,6 +227,7 @@ pub fn ReviewPage() -> impl IntoView {
             <button type="button" class="primary" on:click=place.clone() disabled=move || placing.get()>
                 {move || if placing.get() { "Placing order…" } else { "Place order" }}
             </button>
-        </Show>
+            }.into_any(),
+        }}
     }
 }

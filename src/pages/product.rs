@@ -87,7 +87,8 @@ fn ProductDetail(product: unishop_model::Product) -> impl IntoView {
                             inputmode="numeric"
                             min="1"
                             max=MAX_QUANTITY
-                            bind:value=quantity
+                            prop:value=move || quantity.get()
+                            on:input=move |ev| quantity.set(event_target_value(&ev))
                             aria-invalid=move || error.with(Option::is_some).then_some("true")
                             aria-describedby="quantity-error"
                         />

@@ -6,11 +6,9 @@ use std::process::Command;
 
 use crate::process::{repo_root, run};
 
-/// What the storefront should ship at most (wasm + js + css, brotli), in bytes: the target.
-pub const BUNDLE_TARGET_BR: usize = 150_000;
-/// What `cargo xtask test` lets it ship at most today. The storefront is over the target; this
-/// ceiling stops it growing while it is cut down, and comes down to the target as it shrinks.
-pub const BUNDLE_BUDGET_BR: usize = 250_000;
+/// What the storefront may ship at most (wasm + js + css, brotli), in bytes. `cargo xtask test`
+/// (CI) fails above it: a feature that needs more bytes has to win them back elsewhere.
+pub const BUNDLE_BUDGET_BR: usize = 150_000;
 
 /// Sizes of the storefront's release bundle, in bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -134,9 +132,9 @@ pub fn check_budget(sizes: &BundleSizes) -> Result<(), String> {
         ));
     }
     println!(
-        "  bundle budget: {} of {BUNDLE_BUDGET_BR} bytes (brotli) used; target {BUNDLE_TARGET_BR}{}",
+        "  bundle budget: {} of {BUNDLE_BUDGET_BR} bytes (brotli) used, {} left",
         sizes.total_br(),
-        if sizes.total_br() > BUNDLE_TARGET_BR { ", not met yet" } else { ", met" }
+        BUNDLE_BUDGET_BR - sizes.total_br()
     );
     Ok(())
 }
