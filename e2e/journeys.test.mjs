@@ -106,10 +106,18 @@ test('a guest cart merges into the account at sign-up, and the session survives 
   const expected = (float.priceCents + 3 * blanket.priceCents) / 100;
   assert.equal(await page.getByTestId('cart-total').innerText(), `$${expected.toFixed(2)}`);
 
+  // A quantity typed in one row, not yet sent, survives another row's update; focus stays put.
+  await page.getByLabel(`Quantity of ${float.name}`).fill('7');
   await page.getByLabel(`Quantity of ${blanket.name}`).fill('1');
   await page.getByRole('button', { name: 'Update' }).nth(1).click();
   await page.getByTestId('announcer').filter({ hasText: 'Cart updated.' }).waitFor();
   assert.equal(await cartCount(page), 2);
+  assert.equal(await page.getByLabel(`Quantity of ${float.name}`).inputValue(), '7');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Update');
+  assert.equal(
+    await page.getByTestId('line-total').nth(1).innerText(),
+    `$${(blanket.priceCents / 100).toFixed(2)}`,
+  );
   await page.getByRole('button', { name: `Remove ${float.name} from cart` }).click();
   await page.getByTestId('announcer').filter({ hasText: `Removed ${float.name}` }).waitFor();
   assert.equal(await cartCount(page), 1);

@@ -483,8 +483,8 @@ impl Answer {
 /// Sends one request through the browser's `fetch`, giving up after [`TIMEOUT_MS`].
 async fn fetch(request: &Request<'_>) -> Result<Answer, ApiError> {
     let timeout = AbortSignal::timeout_with_u32(TIMEOUT_MS);
-    // A refusal before the request leaves (a header the browser will not send) or a lost
-    // connection both mean no server answered.
+    // Until a response arrives, a failure (a header the browser will not send, a lost
+    // connection, the timeout) means no server answered: worth asking the standby.
     let unreachable = |_: JsValue| {
         if timeout.aborted() {
             ApiError::TimedOut
@@ -510,8 +510,13 @@ async fn fetch(request: &Request<'_>) -> Result<Answer, ApiError> {
         .map_err(unreachable)?
         .unchecked_into();
     let region = response.headers().get(REGION_HEADER).ok().flatten();
+    // From here on the server has answered. A body that cannot be read (the connection dropped,
+    // or the time ran out, mid-body) must not send the call to the standby: the write may have
+    // been applied already.
     let text = response.text().map_err(|_| ApiError::Unreadable)?;
-    let body = JsFuture::from(text).await.map_err(unreachable)?;
+    let body = JsFuture::from(text)
+        .await
+        .map_err(|_| ApiError::Unreadable)?;
     Ok(Answer {
         status: response.status(),
         region,

@@ -6,14 +6,25 @@
 //! it. Failures of the API are not crashes: each page shows those in its own error panel with
 //! Retry.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use wasm_bindgen::JsCast;
+
+static CRASHED: AtomicBool = AtomicBool::new(false);
 
 /// Installs the panic hook. Call once, before mounting the app.
 pub fn report_crashes() {
     std::panic::set_hook(Box::new(|info| {
+        CRASHED.store(true, Ordering::Relaxed);
         console_error_panic_hook::hook(info);
         show_crash_notice();
     }));
+}
+
+/// Whether the storefront has crashed; the router then lets the browser follow links, so that
+/// every link still loads its page.
+pub fn has_crashed() -> bool {
+    CRASHED.load(Ordering::Relaxed)
 }
 
 /// Puts the crash notice at the top of the page (once) and moves focus to it.

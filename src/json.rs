@@ -2,9 +2,11 @@
 //!
 //! Writing is serde_json's. Reading, in the browser, is the browser's own `JSON.parse` followed by
 //! [`JsDeserializer`], which walks the parsed value into our serde types. That keeps serde_json's
-//! parser and its float tables out of the wasm, and its errors name the expected type and what was
-//! found ("expected struct Product, found a string") without formatting the offending value, which
-//! keeps Rust's float formatting out too: about 20 KB of wasm in all. Host builds (the plain
+//! parser and its float tables out of the wasm, and its errors name the expected type and the kind
+//! of value found ("expected struct Product, found a string") rather than printing a found number,
+//! which keeps Rust's float formatting out too: about 20 KB of wasm in all. It reads what JSON
+//! holds into what our types need: objects with string keys, arrays, and integers up to 2^53; a
+//! struct written as an array is refused. Host builds (the plain
 //! modules' `#[test]`s) read with serde_json; the browser path is tested in `tests/components.rs`.
 
 use serde::de::DeserializeOwned;
@@ -114,8 +116,8 @@ mod browser {
 
     impl std::error::Error for ShapeError {}
 
-    // Every method that is handed an `Unexpected` is overridden: serde's defaults format it, and
-    // formatting a float brings Rust's float printing into the wasm.
+    // Every method that is handed an `Unexpected` is overridden: serde's defaults print it, and
+    // printing a float brings Rust's float formatting into the wasm.
     impl de::Error for ShapeError {
         fn custom<T: fmt::Display>(message: T) -> Self {
             ShapeError(message.to_string())
@@ -127,7 +129,7 @@ mod browser {
 
         fn invalid_value(unexpected: Unexpected<'_>, expected: &dyn de::Expected) -> Self {
             ShapeError(format!(
-                "expected {expected}, found {} out of range",
+                "expected {expected}, found {} it does not allow",
                 found(unexpected)
             ))
         }

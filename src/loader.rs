@@ -29,8 +29,9 @@ impl<T: 'static> Clone for Loader<T> {
 impl<T: 'static> Copy for Loader<T> {}
 
 impl<T: Clone + 'static> Loader<T> {
-    /// Starts loading now, and again whenever a signal that `fetch` reads (before its first
-    /// `.await`) changes or [`Loader::reload`] is called. An answer that arrives after a newer
+    /// Starts loading now, and again whenever a signal that `fetch` itself reads changes, or
+    /// [`Loader::reload`] is called. Only reads in `fetch`'s body, before it returns its future,
+    /// are tracked: read signals there and move the values into the `async` block. An answer that arrives after a newer
     /// fetch has started is dropped, so a slow old answer never replaces a new one.
     pub fn new<F, Fut>(fetch: F) -> Self
     where

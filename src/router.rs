@@ -58,6 +58,14 @@ pub fn query_value(search: &str, name: &str) -> Option<String> {
         .map(|(_, value)| decode_component(value))
 }
 
+/// `raw` when it is a path of this site that is safe to go to (after logging in, say): one leading
+/// `/`, and no backslash, whitespace or control character, which browsers drop or rewrite (so
+/// `/\t/host` or `/\\host` would become `//host`, another site).
+pub fn local_path(raw: &str) -> Option<&str> {
+    let odd = |c: char| c == '\\' || c.is_whitespace() || c.is_control();
+    (raw.starts_with('/') && !raw.starts_with("//") && !raw.chars().any(odd)).then_some(raw)
+}
+
 /// Decodes `application/x-www-form-urlencoded` text: `+` is a space, `%XX` a byte. A `%` not
 /// followed by two hex digits stays as it is, and bytes that are not UTF-8 become U+FFFD.
 pub fn decode_component(raw: &str) -> String {
@@ -120,13 +128,14 @@ impl Location {
     }
 
     /// Goes to a URL of this site (`/cart`, `/?q=float`) as a new history entry, and shows the
-    /// new page from its top. A URL the browser refuses (another origin) is ignored.
-    pub fn navigate(&self, url: &str) {
+    /// new page from its top. Returns false, and stays, for a URL the browser refuses (another
+    /// origin).
+    pub fn navigate(&self, url: &str) -> bool {
         let Some(window) = web_sys::window() else {
-            return;
+            return false;
         };
         let Ok(history) = window.history() else {
-            return;
+            return false;
         };
         let here = self.path.get_untracked() + &self.search.get_untracked();
         // Following a link to the page already shown replaces its entry, as the browser does.
@@ -135,10 +144,12 @@ impl Location {
         } else {
             history.push_state_with_url(&JsValue::NULL, "", Some(url))
         };
-        if changed.is_ok() {
-            self.read_browser_url();
-            window.scroll_to_with_x_and_y(0.0, 0.0);
+        if changed.is_err() {
+            return false;
         }
+        self.read_browser_url();
+        window.scroll_to_with_x_and_y(0.0, 0.0);
+        true
     }
 
     fn read_browser_url(&self) {
@@ -166,6 +177,7 @@ impl Location {
     /// the same page, anything a handler already took) are left alone.
     fn follow_link(&self, ev: web_sys::MouseEvent) {
         if ev.default_prevented()
+            || crate::crash::has_crashed()
             || ev.button() != 0
             || ev.meta_key()
             || ev.ctrl_key()
@@ -198,7 +210,10 @@ impl Location {
             return;
         }
         ev.prevent_default();
-        self.navigate(&format!("{path}{search}{hash}"));
+        if !self.navigate(&format!("{path}{search}{hash}")) {
+            // Refused by the browser: let it load the page instead.
+            let _ = here.set_href(&anchor.href());
+        }
     }
 }
 
@@ -266,6 +281,31 @@ mod tests {
             "/index.html",
         ] {
             assert_eq!(Route::parse(path), Route::NotFound, "{path}");
+        }
+    }
+
+    #[test]
+    fn only_paths_of_this_site_are_local() {
+        for path in [
+            "/",
+            "/checkout/shipping",
+            "/?q=pool%20float",
+            "/orders/42#top",
+        ] {
+            assert_eq!(local_path(path), Some(path), "{path}");
+        }
+        for path in [
+            "",
+            "checkout",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(local_path(path), None, "{path:?}");
         }
     }
 

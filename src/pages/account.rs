@@ -1,11 +1,11 @@
 //! `/signup` and `/login`.
 
 use leptos::prelude::*;
-use unishop_model::{check_password, normalise_email, LoginRequest, SignupRequest};
+use unishop_model::{check_email, check_password, LoginRequest, SignupRequest};
 
 use crate::api::{sentence, Api, ApiError};
 use crate::components::field::{focus_first_error, Field};
-use crate::router::use_location;
+use crate::router::{local_path, use_location};
 use crate::state::Shop;
 
 /// The error signals of a form's fields plus one for the whole form.
@@ -66,8 +66,7 @@ fn next_page() -> Memo<String> {
     Memo::new(move |_| {
         location
             .query("next")
-            // Browsers read `/\host` as `//host`: another site.
-            .filter(|next| next.starts_with('/') && !next.starts_with("//") && !next.contains('\\'))
+            .filter(|next| local_path(next).is_some())
             .unwrap_or_else(|| "/".to_owned())
     })
 }
@@ -86,7 +85,8 @@ pub fn LoginPage() -> impl IntoView {
         ev.prevent_default();
         errors.clear();
         let mut invalid = Vec::new();
-        let checked_email = normalise_email(&email.get_untracked());
+        let typed_email = email.get_untracked();
+        let checked_email = check_email(&typed_email);
         if let Err(e) = &checked_email {
             invalid.push(("email".to_owned(), e.to_string()));
         }
@@ -106,7 +106,7 @@ pub fn LoginPage() -> impl IntoView {
         busy.set(true);
         let api = api.clone();
         let request = LoginRequest {
-            email,
+            email: email.to_owned(),
             password: password.get_untracked(),
         };
         leptos::task::spawn_local(async move {
@@ -116,7 +116,11 @@ pub fn LoginPage() -> impl IntoView {
             };
             busy.set(false);
             match result {
-                Ok(()) => location.navigate(&next.get_untracked()),
+                Ok(()) => {
+                    if !location.navigate(&next.get_untracked()) {
+                        location.navigate("/");
+                    }
+                }
                 // Our API answers 401; a legacy backend answers 400 for an unknown email.
                 Err(ApiError::Rejected {
                     status: 400 | 401, ..
@@ -158,7 +162,8 @@ pub fn SignupPage() -> impl IntoView {
         ev.prevent_default();
         errors.clear();
         let mut invalid = Vec::new();
-        let checked_email = normalise_email(&email.get_untracked());
+        let typed_email = email.get_untracked();
+        let checked_email = check_email(&typed_email);
         if let Err(e) = &checked_email {
             invalid.push(("email".to_owned(), e.to_string()));
         }
@@ -181,7 +186,7 @@ pub fn SignupPage() -> impl IntoView {
             Some(s.get_untracked().trim().to_owned()).filter(|s| !s.is_empty())
         };
         let signup = SignupRequest {
-            email: email.clone(),
+            email: email.to_owned(),
             password: password.get_untracked(),
             first_name: optional(first_name),
             last_name: optional(last_name),
@@ -191,7 +196,7 @@ pub fn SignupPage() -> impl IntoView {
                 api.signup(&signup).await?;
                 let session = api
                     .login(&LoginRequest {
-                        email,
+                        email: signup.email.clone(),
                         password: signup.password.clone(),
                     })
                     .await?;
@@ -200,7 +205,11 @@ pub fn SignupPage() -> impl IntoView {
             .await;
             busy.set(false);
             match result {
-                Ok(()) => location.navigate(&next.get_untracked()),
+                Ok(()) => {
+                    if !location.navigate(&next.get_untracked()) {
+                        location.navigate("/");
+                    }
+                }
                 // A legacy backend answers a bare 400 for an email already registered.
                 Err(ApiError::Rejected {
                     status: 400,

@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use unishop_model::{format_price, line_total, CartLine, Product, MAX_QUANTITY};
+use unishop_model::{format_price, line_total, Product, MAX_QUANTITY};
 
 use crate::api::Api;
 use crate::components::error_panel::ErrorPanel;
@@ -43,22 +43,30 @@ pub fn CartPage() -> impl IntoView {
 fn CartLines(products: Vec<Product>) -> impl IntoView {
     let shop = expect_context::<Shop>();
     let products = StoredValue::new(products);
-    let priced = move || {
-        shop.lines
-            .get()
-            .into_iter()
-            .filter_map(|line| {
-                products
-                    .with_value(|all| all.iter().find(|p| p.uuid == line.uuid).cloned())
-                    .map(|p| (line, p))
-            })
-            .collect::<Vec<_>>()
-    };
+    // The rows are rebuilt only when the products in the cart change, not their quantities, so a
+    // row keeps what the shopper is typing, its message and focus while another row updates.
+    let in_cart = Memo::new(move |_| {
+        shop.lines.with(|lines| {
+            lines
+                .iter()
+                .filter_map(|line| {
+                    products.with_value(|all| all.iter().find(|p| p.uuid == line.uuid).cloned())
+                })
+                .collect::<Vec<_>>()
+        })
+    });
     let total = move || {
-        priced()
-            .iter()
-            .map(|(line, p)| line_total(p.cents(), line.quantity))
-            .sum::<i64>()
+        shop.lines.with(|lines| {
+            products.with_value(|all| {
+                lines
+                    .iter()
+                    .filter_map(|line| {
+                        let product = all.iter().find(|p| p.uuid == line.uuid)?;
+                        Some(line_total(product.cents(), line.quantity))
+                    })
+                    .sum::<i64>()
+            })
+        })
     };
     let backend = move || shop.session.with(|s| s.as_ref().map(|s| s.backend));
     let is_empty = Memo::new(move |_| shop.lines.with(Vec::is_empty));
@@ -74,11 +82,10 @@ fn CartLines(products: Vec<Product>) -> impl IntoView {
         } else {
             view! {
             <ul class="cart-lines">
-                // Keyed by product and quantity, a <For> re-created the changed row anyway; a
-                // plain list does the same for ~4 KB less wasm.
-                {move || priced()
+                {move || in_cart
+                    .get()
                     .into_iter()
-                    .map(|(line, product)| view! { <CartLineRow line product /> })
+                    .map(|product| view! { <CartLineRow product /> })
                     .collect_view()}
             </ul>
             <p class="cart-total">
@@ -104,15 +111,24 @@ fn CartLines(products: Vec<Product>) -> impl IntoView {
 }
 
 #[component]
-fn CartLineRow(line: CartLine, product: Product) -> impl IntoView {
+fn CartLineRow(product: Product) -> impl IntoView {
     let api = expect_context::<Api>();
     let shop = expect_context::<Shop>();
     let legacy = shop
         .session
         .with_untracked(|s| s.as_ref().is_some_and(|s| s.backend == Backend::Legacy));
-    let quantity = RwSignal::new(line.quantity.to_string());
-    let error = RwSignal::new(None::<String>);
     let uuid = product.uuid;
+    let line_quantity = move || {
+        shop.lines.with(|lines| {
+            lines
+                .iter()
+                .find(|l| l.uuid == uuid)
+                .map_or(0, |l| l.quantity)
+        })
+    };
+    let unit_cents = product.cents();
+    let quantity = RwSignal::new(untrack(line_quantity).to_string());
+    let error = RwSignal::new(None::<String>);
     let input_id = format!("quantity-{uuid}");
     let error_id = format!("quantity-{uuid}-error");
     let update = {
@@ -175,7 +191,7 @@ fn CartLineRow(line: CartLine, product: Product) -> impl IntoView {
                     </form>
                 }.into_any()
             }}
-            <span class="line-total" data-testid="line-total">{format_price(line_total(product.cents(), line.quantity))}</span>
+            <span class="line-total" data-testid="line-total">{move || format_price(line_total(unit_cents, line_quantity()))}</span>
             <button type="button" class="secondary" on:click=remove aria-label=format!("Remove {} from cart", product.name)>
                 "Remove"
             </button>

@@ -27,7 +27,9 @@ pub fn CataloguePage() -> impl IntoView {
             location.query("sort"),
         )
     });
-    let go = move |query: CatalogueQuery| location.navigate(&query.to_url());
+    let go = move |query: CatalogueQuery| {
+        location.navigate(&query.to_url());
+    };
     let search_text = RwSignal::new(query.get_untracked().q);
     Effect::new(move |_| search_text.set(query.get().q));
 

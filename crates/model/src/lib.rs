@@ -25,8 +25,8 @@ pub use order::{
 };
 pub use problem::{FieldError, Problem, PROBLEM_CONTENT_TYPE};
 pub use validation::{
-    check_password, normalise_email, EmailError, PasswordError, MAX_EMAIL_LEN, MAX_PASSWORD_LEN,
-    MIN_PASSWORD_LEN,
+    check_email, check_password, normalise_email, EmailError, PasswordError, MAX_EMAIL_LEN,
+    MAX_PASSWORD_LEN, MIN_PASSWORD_LEN,
 };
 
 use serde::{Deserialize, Serialize};

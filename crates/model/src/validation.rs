@@ -59,12 +59,26 @@ pub fn check_password(password: &str) -> Result<(), PasswordError> {
     }
 }
 
-/// Trims an email address, lower-cases its ASCII letters, and checks its shape: one `@`, a non-empty local part,
-/// and a domain of dot-separated labels with no spaces or control characters.
+/// Trims and lower-cases an email address and checks its shape (see [`check_email`]): the form
+/// the API stores and looks accounts up by.
 pub fn normalise_email(raw: &str) -> Result<String, EmailError> {
-    // ASCII only: domains compare case-insensitively, but a non-ASCII local part belongs to the
-    // mail server to interpret, and full Unicode case tables would cost the storefront's wasm ~20 KB.
-    let email = raw.trim().to_ascii_lowercase();
+    let email = raw.trim().to_lowercase();
+    check_shape(&email)?;
+    Ok(email)
+}
+
+/// Trims an email address and checks its shape: one `@`, a non-empty local part, and a domain of
+/// dot-separated labels with no spaces or control characters. The case is left as typed: the
+/// storefront checks with this and leaves case folding to the server (ours folds with
+/// [`normalise_email`]; a legacy server compares as typed, as the old page sent it), which also
+/// keeps Unicode case tables out of the storefront's wasm.
+pub fn check_email(raw: &str) -> Result<&str, EmailError> {
+    let email = raw.trim();
+    check_shape(email)?;
+    Ok(email)
+}
+
+fn check_shape(email: &str) -> Result<(), EmailError> {
     if email.is_empty() {
         return Err(EmailError::Empty);
     }
@@ -81,7 +95,7 @@ pub fn normalise_email(raw: &str) -> Result<String, EmailError> {
     {
         return Err(EmailError::Malformed);
     }
-    Ok(email)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -119,7 +133,8 @@ mod tests {
             labels in proptest::collection::vec("[A-Za-z0-9]{1,10}", 2..4),
         ) {
             let raw = format!(" {local}@{} ", labels.join("."));
-            prop_assert_eq!(normalise_email(&raw), Ok(raw.trim().to_ascii_lowercase()));
+            prop_assert_eq!(normalise_email(&raw), Ok(raw.trim().to_lowercase()));
+            prop_assert_eq!(check_email(&raw), Ok(raw.trim()));
         }
     }
 
@@ -141,10 +156,13 @@ mod tests {
             normalise_email("  Ada.Lovelace@Example.COM "),
             Ok("ada.lovelace@example.com".to_owned())
         );
-        // Only ASCII letters are folded; the rest of the address is the mail server's business.
         assert_eq!(
             normalise_email("Ünïcorn@Example.COM"),
-            Ok("Ünïcorn@example.com".to_owned())
+            Ok("ünïcorn@example.com".to_owned())
+        );
+        assert_eq!(
+            check_email(" Ünïcorn@Example.COM "),
+            Ok("Ünïcorn@Example.COM")
         );
     }
 
@@ -162,6 +180,7 @@ mod tests {
             "a\u{0}@b.co",
         ] {
             assert_eq!(normalise_email(bad), Err(EmailError::Malformed), "{bad:?}");
+            assert_eq!(check_email(bad), Err(EmailError::Malformed), "{bad:?}");
         }
         assert_eq!(normalise_email("   "), Err(EmailError::Empty));
         let long = format!("{}@example.com", "a".repeat(250));
