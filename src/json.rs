@@ -151,6 +151,15 @@ mod browser {
         }
     }
 
+    /// Methods that read any width of number the way `deserialize_u64` does.
+    macro_rules! numbers_via_u64 {
+        ($de:lifetime: $($method:ident)*) => {$(
+            fn $method<V: Visitor<$de>>(self, visitor: V) -> Result<V::Value, ShapeError> {
+                self.deserialize_u64(visitor)
+            }
+        )*};
+    }
+
     /// Reads a value the browser parsed (`JSON.parse`) into a serde type.
     ///
     /// Each `deserialize_*` exists once per type read, so each checks only for the kind of value
@@ -286,34 +295,12 @@ mod browser {
             i128 u128 char bytes byte_buf unit unit_struct tuple tuple_struct
         }
 
-        // The numbers JSON has are all f64; each integer width checks its own range.
-        fn deserialize_i8<V: Visitor<'de>>(self, v: V) -> Result<V::Value, ShapeError> {
-            self.deserialize_u64(v)
+        // The numbers JSON has are all f64; each width's visitor checks its own range.
+        numbers_via_u64! { 'de:
+            deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+            deserialize_u8 deserialize_u16 deserialize_u32 deserialize_f32 deserialize_f64
         }
-        fn deserialize_i16<V: Visitor<'de>>(self, v: V) -> Result<V::Value, ShapeError> {
-            self.deserialize_u64(v)
-        }
-        fn deserialize_i32<V: Visitor<'de>>(self, v: V) -> Result<V::Value, ShapeError> {
-            self.deserialize_u64(v)
-        }
-        fn deserialize_i64<V: Visitor<'de>>(self, v: V) -> Result<V::Value, ShapeError> {
-            self.deserialize_u64(v)
-        }
-        fn deserialize_u8<V: Visitor<'de>>(self, v: V) -> Result<V::Value, ShapeError> {
-            self.deserialize_u64(v)
-        }
-        fn deserialize_u16<V: Visitor<'de>>(self, v: V) -> Result<V::Value, ShapeError> {
-            self.deserialize_u64(v)
-        }
-        fn deserialize_u32<V: Visitor<'de>>(self, v: V) -> Result<V::Value, ShapeError> {
-            self.deserialize_u64(v)
-        }
-        fn deserialize_f32<V: Visitor<'de>>(self, v: V) -> Result<V::Value, ShapeError> {
-            self.deserialize_u64(v)
-        }
-        fn deserialize_f64<V: Visitor<'de>>(self, v: V) -> Result<V::Value, ShapeError> {
-            self.deserialize_u64(v)
-        }
+
         fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, ShapeError> {
             self.deserialize_string(v)
         }
