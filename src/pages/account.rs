@@ -5,7 +5,7 @@ use unishop_model::{check_email, check_password, LoginRequest, SignupRequest};
 
 use crate::api::{sentence, Api, ApiError};
 use crate::components::field::{focus_first_error, Field};
-use crate::router::{local_path, use_location};
+use crate::router::{local_path, use_location, Location};
 use crate::state::Shop;
 
 /// The error signals of a form's fields plus one for the whole form.
@@ -35,6 +35,12 @@ impl FormErrors {
         self.form.set(None);
     }
 
+    /// Shows what the form's own checks found, and focuses the first failing field.
+    fn refuse(self, invalid: Vec<(String, String)>) {
+        self.fields.set(invalid);
+        focus_first_error();
+    }
+
     /// Shows a server refusal next to the fields it names, or above the form.
     fn show(self, error: &ApiError) {
         match error {
@@ -57,6 +63,24 @@ impl FormErrors {
             other => self.form.set(Some(other.to_string())),
         }
         focus_first_error();
+    }
+}
+
+/// The email field's address when it is well formed; otherwise notes why in `invalid`.
+fn checked_email(email: RwSignal<String>, invalid: &mut Vec<(String, String)>) -> Option<String> {
+    match email.with_untracked(|typed| check_email(typed).map(str::to_owned)) {
+        Ok(email) => Some(email),
+        Err(error) => {
+            invalid.push(("email".to_owned(), error.to_string()));
+            None
+        }
+    }
+}
+
+/// After logging in or signing up: on to `next`, or home if the browser refuses it.
+fn go_on(location: Location, next: Memo<String>) {
+    if !location.navigate(&next.get_untracked()) {
+        location.navigate("/");
     }
 }
 
@@ -85,28 +109,18 @@ pub fn LoginPage() -> impl IntoView {
         ev.prevent_default();
         errors.clear();
         let mut invalid = Vec::new();
-        let typed_email = email.get_untracked();
-        let checked_email = check_email(&typed_email);
-        if let Err(e) = &checked_email {
-            invalid.push(("email".to_owned(), e.to_string()));
-        }
+        let email = checked_email(email, &mut invalid);
         if password.get_untracked().is_empty() {
             invalid.push(("password".to_owned(), "Enter your password.".to_owned()));
         }
-        let Ok(email) = checked_email else {
-            errors.fields.set(invalid);
-            focus_first_error();
+        let (Some(email), true) = (email, invalid.is_empty()) else {
+            errors.refuse(invalid);
             return;
         };
-        if !invalid.is_empty() {
-            errors.fields.set(invalid);
-            focus_first_error();
-            return;
-        }
         busy.set(true);
         let api = api.clone();
         let request = LoginRequest {
-            email: email.to_owned(),
+            email,
             password: password.get_untracked(),
         };
         leptos::task::spawn_local(async move {
@@ -116,11 +130,7 @@ pub fn LoginPage() -> impl IntoView {
             };
             busy.set(false);
             match result {
-                Ok(()) => {
-                    if !location.navigate(&next.get_untracked()) {
-                        location.navigate("/");
-                    }
-                }
+                Ok(()) => go_on(location, next),
                 // Our API answers 401; a legacy backend answers 400 for an unknown email.
                 Err(ApiError::Rejected {
                     status: 400 | 401, ..
@@ -162,11 +172,7 @@ pub fn SignupPage() -> impl IntoView {
         ev.prevent_default();
         errors.clear();
         let mut invalid = Vec::new();
-        let typed_email = email.get_untracked();
-        let checked_email = check_email(&typed_email);
-        if let Err(e) = &checked_email {
-            invalid.push(("email".to_owned(), e.to_string()));
-        }
+        let email = checked_email(email, &mut invalid);
         if let Err(e) = check_password(&password.get_untracked()) {
             invalid.push(("password".to_owned(), e.to_string()));
         }
@@ -175,9 +181,8 @@ pub fn SignupPage() -> impl IntoView {
                 invalid.push((field.to_owned(), "At most 100 characters.".to_owned()));
             }
         }
-        let (Ok(email), true) = (checked_email, invalid.is_empty()) else {
-            errors.fields.set(invalid);
-            focus_first_error();
+        let (Some(email), true) = (email, invalid.is_empty()) else {
+            errors.refuse(invalid);
             return;
         };
         busy.set(true);
@@ -186,7 +191,7 @@ pub fn SignupPage() -> impl IntoView {
             Some(s.get_untracked().trim().to_owned()).filter(|s| !s.is_empty())
         };
         let signup = SignupRequest {
-            email: email.to_owned(),
+            email,
             password: password.get_untracked(),
             first_name: optional(first_name),
             last_name: optional(last_name),
@@ -205,23 +210,16 @@ pub fn SignupPage() -> impl IntoView {
             .await;
             busy.set(false);
             match result {
-                Ok(()) => {
-                    if !location.navigate(&next.get_untracked()) {
-                        location.navigate("/");
-                    }
-                }
+                Ok(()) => go_on(location, next),
                 // A legacy backend answers a bare 400 for an email already registered.
                 Err(ApiError::Rejected {
                     status: 400,
                     fields,
                     ..
-                }) if fields.is_empty() => {
-                    errors.fields.set(vec![(
-                        "email".to_owned(),
-                        "This email may already have an account. Log in instead.".to_owned(),
-                    )]);
-                    focus_first_error();
-                }
+                }) if fields.is_empty() => errors.refuse(vec![(
+                    "email".to_owned(),
+                    "This email may already have an account. Log in instead.".to_owned(),
+                )]),
                 Err(error) => errors.show(&error),
             }
         });
