@@ -1,8 +1,9 @@
 use leptos::prelude::*;
-use unishop_model::{format_price, line_total, Product, MAX_QUANTITY};
+use unishop_model::{format_price, line_total, Product};
 
 use crate::api::Api;
 use crate::components::error_panel::ErrorPanel;
+use crate::components::quantity_input::QuantityInput;
 use crate::guest_cart::parse_quantity;
 use crate::loader::Loader;
 use crate::session::Backend;
@@ -130,7 +131,6 @@ fn CartLineRow(product: Product) -> impl IntoView {
     let quantity = RwSignal::new(untrack(line_quantity).to_string());
     let error = RwSignal::new(None::<String>);
     let input_id = format!("quantity-{uuid}");
-    let error_id = format!("quantity-{uuid}-error");
     let update = {
         let api = api.clone();
         move || {
@@ -176,17 +176,7 @@ fn CartLineRow(product: Product) -> impl IntoView {
                 view! {
                     <form class="cart-line-quantity" on:submit=move |ev| { ev.prevent_default(); update() } novalidate>
                         <label for=input_id.clone()>{format!("Quantity of {name}")}</label>
-                        <input
-                            id=input_id.clone()
-                            type="number"
-                            inputmode="numeric"
-                            min="1"
-                            max=MAX_QUANTITY
-                            prop:value=move || quantity.get()
-                            on:input=move |ev| quantity.set(event_target_value(&ev))
-                            aria-invalid=move || error.with(Option::is_some).then_some("true")
-                            aria-describedby=error_id.clone()
-                        />
+                        <QuantityInput id=input_id.clone() value=quantity error />
                         <button type="submit" class="secondary">"Update"</button>
                     </form>
                 }.into_any()
@@ -195,7 +185,7 @@ fn CartLineRow(product: Product) -> impl IntoView {
             <button type="button" class="secondary" on:click=remove aria-label=format!("Remove {} from cart", product.name)>
                 "Remove"
             </button>
-            <p class="field-error" id=format!("quantity-{uuid}-error")>{move || error.get()}</p>
+            <p class="field-error" id=format!("{input_id}-error")>{move || error.get()}</p>
         </li>
     }
 }

@@ -1,9 +1,10 @@
 use leptos::prelude::*;
-use unishop_model::{format_price, MAX_QUANTITY};
+use unishop_model::format_price;
 use uuid::Uuid;
 
 use crate::api::Api;
 use crate::components::error_panel::ErrorPanel;
+use crate::components::quantity_input::QuantityInput;
 use crate::guest_cart::parse_quantity;
 use crate::loader::Loader;
 use crate::pages::not_found::NotFoundPage;
@@ -81,17 +82,7 @@ fn ProductDetail(product: unishop_model::Product) -> impl IntoView {
                 <form class="add-to-cart" on:submit=on_add novalidate>
                     <div class="field">
                         <label for="quantity">"Quantity"</label>
-                        <input
-                            id="quantity"
-                            type="number"
-                            inputmode="numeric"
-                            min="1"
-                            max=MAX_QUANTITY
-                            prop:value=move || quantity.get()
-                            on:input=move |ev| quantity.set(event_target_value(&ev))
-                            aria-invalid=move || error.with(Option::is_some).then_some("true")
-                            aria-describedby="quantity-error"
-                        />
+                        <QuantityInput id="quantity".to_owned() value=quantity error />
                         <p class="field-error" id="quantity-error">{move || error.get()}</p>
                     </div>
                     <button type="submit" disabled=move || busy.get()>"Add to cart"</button>
