@@ -167,19 +167,22 @@ mod browser {
     pub struct JsDeserializer(pub JsValue);
 
     impl JsDeserializer {
-        /// The error for a value of the wrong kind.
+        /// The error for a value of the wrong kind, worded as serde's `invalid_type` is.
         #[cold]
         #[inline(never)]
         fn wrong_kind(&self, expected: &dyn de::Expected) -> ShapeError {
-            let found = match kind_of(self.0.clone()) {
-                Kind::Null => "null",
-                Kind::Bool(_) => "a boolean",
-                Kind::Unsigned(_) | Kind::Signed(_) | Kind::Float(_) => "a number",
-                Kind::Str(_) => "a string",
-                Kind::Array(_) => "an array",
-                Kind::Object(_) => "an object",
+            let kind = kind_of(self.0.clone());
+            let unexpected = match &kind {
+                Kind::Null => Unexpected::Unit,
+                Kind::Bool(b) => Unexpected::Bool(*b),
+                Kind::Unsigned(n) => Unexpected::Unsigned(*n),
+                Kind::Signed(n) => Unexpected::Signed(*n),
+                Kind::Float(n) => Unexpected::Float(*n),
+                Kind::Str(s) => Unexpected::Str(s),
+                Kind::Array(_) => Unexpected::Seq,
+                Kind::Object(_) => Unexpected::Map,
             };
-            ShapeError(format!("expected {expected}, found {found}"))
+            de::Error::invalid_type(unexpected, expected)
         }
 
         fn is_object(&self) -> bool {
