@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use unishop_failover::{Base, Failover, Next, Outcome, Policy};
 use unishop_model::{
     Basket, BasketChange, Cart, CartLine, FieldError, Health, LoginRequest, MergeRequest,
     MergeResult, Order, PlaceOrder, Problem, Product, ProductRef, SetQuantity, ShippingAddress,
@@ -23,7 +24,8 @@ use web_sys::{AbortSignal, Headers, RequestCache, RequestInit, Response};
 use crate::config::{ApiConfig, ConfigError};
 use crate::session::{Backend, StoredSession};
 
-/// How long one call may take before the shopper is told the shop is not answering.
+/// How long fetching `config.json` or a status page's `/health` may take; API calls take the
+/// failover policy's budget per attempt instead.
 const TIMEOUT_MS: u32 = 10_000;
 
 /// Why a call failed, worded for the shopper.
@@ -53,12 +55,14 @@ impl ApiError {
         }
     }
 
-    /// Worth sending again to the standby: the primary did not answer, or failed on its side.
-    fn is_outage(&self) -> bool {
-        match self {
-            ApiError::Unreachable | ApiError::TimedOut => true,
-            ApiError::Rejected { status, .. } => *status >= 500,
-            _ => false,
+    /// How an attempt ended, for the failover policy.
+    fn outcome(result: &Result<String, ApiError>) -> Outcome {
+        match result {
+            Ok(_) => Outcome::Answered(200),
+            Err(ApiError::Rejected { status, .. }) => Outcome::Answered(*status),
+            Err(ApiError::Unreachable) => Outcome::Unreachable,
+            Err(ApiError::TimedOut) => Outcome::TimedOut,
+            Err(ApiError::Unreadable | ApiError::Config(_)) => Outcome::BodyLost,
         }
     }
 }
@@ -87,6 +91,8 @@ struct Call<'a> {
     body: Option<String>,
     token: Option<&'a str>,
     idempotency_key: Option<&'a str>,
+    /// Sending it twice, to either region, does no more than sending it once.
+    retry_safe: bool,
 }
 
 impl<'a> Call<'a> {
@@ -97,7 +103,15 @@ impl<'a> Call<'a> {
             body: None,
             token: None,
             idempotency_key: None,
+            // Reads, and PUT and DELETE of a cart line, which set rather than add.
+            retry_safe: method != "POST",
         }
+    }
+
+    /// A POST whose repetition changes nothing (a login; a legacy basket, which is a set).
+    fn repeatable(mut self) -> Self {
+        self.retry_safe = true;
+        self
     }
 
     fn json(mut self, body: &impl Serialize) -> Self {
@@ -112,6 +126,7 @@ impl<'a> Call<'a> {
 
     fn idempotency_key(mut self, key: &'a str) -> Self {
         self.idempotency_key = Some(key);
+        self.retry_safe = true;
         self
     }
 }
@@ -121,8 +136,12 @@ impl<'a> Call<'a> {
 pub struct Api {
     config: Arc<Mutex<Option<ApiConfig>>>,
     catalogue: Arc<Mutex<Option<Vec<Product>>>>,
+    /// Which base calls go to (created with the config: whether it names a standby).
+    failover: Arc<Mutex<Option<Failover>>>,
     /// The region that served the latest response (the configured one until a response names it).
     pub region: RwSignal<Option<String>>,
+    /// Whether calls are being served from the standby after a failover.
+    pub on_standby: RwSignal<bool>,
 }
 
 impl Api {
@@ -130,7 +149,9 @@ impl Api {
         Self {
             config: Arc::new(Mutex::new(None)),
             catalogue: Arc::new(Mutex::new(None)),
+            failover: Arc::new(Mutex::new(None)),
             region: RwSignal::new(None),
+            on_standby: RwSignal::new(false),
         }
     }
 
@@ -140,7 +161,11 @@ impl Api {
             return Ok(config);
         }
         // Absolute, so that a deep link such as /product/x still finds the site's own file.
-        let answer = fetch(&Request::get("/config.json", RequestCache::NoCache)).await?;
+        let answer = fetch(
+            &Request::get("/config.json", RequestCache::NoCache),
+            TIMEOUT_MS,
+        )
+        .await?;
         if !answer.is_success() {
             return Err(ConfigError::Malformed(format!("answered {}", answer.status)).into());
         }
@@ -183,7 +208,7 @@ impl Api {
     /// Logs in; a response without a token means the backend speaks only the legacy contract.
     pub async fn login(&self, request: &LoginRequest) -> Result<StoredSession, ApiError> {
         let answer: LoginAnswer = self
-            .json(Call::new("POST", "/user/login").json(request))
+            .json(Call::new("POST", "/user/login").json(request).repeatable())
             .await?;
         let user = User {
             uuid: answer.uuid,
@@ -312,9 +337,13 @@ impl Api {
             unicorns: vec![ProductRef { uuid: product }],
         };
         // Success is any 2xx: an empty body (Spring) or a JSON string (Lambda).
-        self.call(Call::new(method, "/unicorns/basket").json(&change))
-            .await
-            .map(drop)
+        self.call(
+            Call::new(method, "/unicorns/basket")
+                .json(&change)
+                .repeatable(),
+        )
+        .await
+        .map(drop)
     }
 
     // ----- orders -----
@@ -354,7 +383,7 @@ impl Api {
         }
         let mut answers = Vec::new();
         for (label, url) in bases {
-            let answer = fetch(&Request::get(&url, RequestCache::NoStore))
+            let answer = fetch(&Request::get(&url, RequestCache::NoStore), TIMEOUT_MS)
                 .await
                 .and_then(Answer::success)
                 .and_then(|body| decode::<Health>(&body));
@@ -369,15 +398,27 @@ impl Api {
         decode(&self.call(call).await?)
     }
 
-    /// Sends a call to the primary base and, when that fails for want of a server, to the
-    /// standby base with the same idempotency key, so a retried write is applied once. Returns
-    /// the body of the successful answer.
+    /// Sends a call where the failover policy says (the primary base, or the standby after a
+    /// failover), with the policy's time budget, and once more to the other base when the policy
+    /// finds it worth it, with the same idempotency key so that a retried write is applied once.
+    /// Returns the body of the successful answer.
     async fn call(&self, call: Call<'_>) -> Result<String, ApiError> {
         let config = self.config().await?;
-        let first = self.send_to(&config.url(&call.path), &call).await;
-        let result = match (&first, config.standby_url(&call.path)) {
-            (Err(error), Some(standby)) if error.is_outage() => self.send_to(&standby, &call).await,
-            _ => first,
+        let mut plan = self.with_failover(&config, |f| f.begin(call.retry_safe, now_ms()));
+        if let Some(probe) = plan.probe {
+            self.probe_primary(config.url("/health"), probe.budget_ms);
+        }
+        let result = loop {
+            let url = match (plan.attempt.base, config.standby_url(&call.path)) {
+                (Base::Standby, Some(standby)) => standby,
+                _ => config.url(&call.path),
+            };
+            let result = self.send_to(&url, &call, plan.attempt.budget_ms).await;
+            let outcome = ApiError::outcome(&result);
+            if self.with_failover(&config, |f| f.settle(&mut plan, outcome, now_ms())) == Next::Done
+            {
+                break result;
+            }
         };
         if let Err(ApiError::Unreachable | ApiError::TimedOut) = result {
             // The next attempt (Retry) fetches the catalogue again rather than trusting a cache.
@@ -388,7 +429,42 @@ impl Api {
         result
     }
 
-    async fn send_to(&self, url: &str, call: &Call<'_>) -> Result<String, ApiError> {
+    /// Runs `decide` on this page's failover state, then shows whether the standby is serving.
+    fn with_failover<T>(&self, config: &ApiConfig, decide: impl FnOnce(&mut Failover) -> T) -> T {
+        let mut fresh = Failover::new(Policy::DEFAULT, config.standby_host.is_some());
+        let mut state = self.failover.lock().ok();
+        let failover = match state.as_deref_mut() {
+            Some(slot) => slot.get_or_insert(fresh),
+            None => &mut fresh,
+        };
+        let answer = decide(failover);
+        let on_standby = failover.on_standby();
+        drop(state);
+        if self.on_standby.get_untracked() != on_standby {
+            self.on_standby.set(on_standby);
+        }
+        answer
+    }
+
+    /// Asks the primary's `/health` in the background whether it is back; the calls meanwhile
+    /// keep going to the standby.
+    fn probe_primary(&self, url: String, budget_ms: u32) {
+        let api = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let answer = fetch(&Request::get(&url, RequestCache::NoStore), budget_ms).await;
+            let healthy = matches!(answer, Ok(ref a) if a.is_success());
+            if let Ok(config) = api.config().await {
+                api.with_failover(&config, |f| f.probe_done(healthy, now_ms()));
+            }
+        });
+    }
+
+    async fn send_to(
+        &self,
+        url: &str,
+        call: &Call<'_>,
+        budget_ms: u32,
+    ) -> Result<String, ApiError> {
         let authorization = call.token.map(|token| format!("Bearer {token}"));
         let mut headers = Vec::new();
         if let Some(authorization) = &authorization {
@@ -400,13 +476,16 @@ impl Api {
         if call.body.is_some() {
             headers.push(("Content-Type", "application/json"));
         }
-        let answer = fetch(&Request {
-            url,
-            method: call.method,
-            headers,
-            body: call.body.as_deref(),
-            cache: RequestCache::Default,
-        })
+        let answer = fetch(
+            &Request {
+                url,
+                method: call.method,
+                headers,
+                body: call.body.as_deref(),
+                cache: RequestCache::Default,
+            },
+            budget_ms,
+        )
         .await?;
         self.note_region(answer.region.as_deref());
         answer.success()
@@ -480,9 +559,14 @@ impl Answer {
     }
 }
 
-/// Sends one request through the browser's `fetch`, giving up after [`TIMEOUT_MS`].
-async fn fetch(request: &Request<'_>) -> Result<Answer, ApiError> {
-    let timeout = AbortSignal::timeout_with_u32(TIMEOUT_MS);
+/// Milliseconds since the epoch, the failover policy's clock.
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// Sends one request through the browser's `fetch`, giving up after `budget_ms`.
+async fn fetch(request: &Request<'_>, budget_ms: u32) -> Result<Answer, ApiError> {
+    let timeout = AbortSignal::timeout_with_u32(budget_ms);
     // Until a response arrives, a failure (a header the browser will not send, a lost
     // connection, the timeout) means no server answered: worth asking the standby.
     let unreachable = |_: JsValue| {

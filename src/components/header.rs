@@ -4,7 +4,8 @@ use crate::api::Api;
 use crate::session::Backend;
 use crate::state::Shop;
 
-/// The site header: the brand with the serving region, the navigation and the cart count.
+/// The site header: the brand with the serving region, the navigation, the cart count, and a calm
+/// notice while the standby region serves the shop.
 #[component]
 pub fn Header() -> impl IntoView {
     let api = expect_context::<Api>();
@@ -48,6 +49,11 @@ pub fn Header() -> impl IntoView {
                     </li>
                 </ul>
             </nav>
+            {move || api.on_standby.get().then(|| view! {
+                <p class="standby-notice" role="status" data-testid="standby-notice">
+                    "The shop is being served from our standby region for now. Everything works as usual: your cart and orders are safe."
+                </p>
+            })}
         </header>
     }
 }
