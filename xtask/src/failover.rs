@@ -11,8 +11,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::infra::{command_line, run_stdout};
-use crate::release::Aws;
+use crate::aws::Aws;
+use crate::process::{command_line, run_stdout};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {

@@ -1,10 +1,11 @@
 //! Offline checks of `infra/` (cfn-lint, cfn-guard with its broken fixtures, the CloudFront Function
-//! tests) and the installation of the tools they need. Also the small process helpers the release
-//! and failover commands share.
+//! tests) and the installation of the tools they need.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
+
+use crate::process::{command_line, spawn_error, tail};
 use std::time::Instant;
 
 /// Versions `setup_infra_tools` installs (and `check_infra` expects).
@@ -20,68 +21,6 @@ const PIP_TOOLS: &[(&str, &str, Option<&str>)] = &[
 
 /// The regions every template must be valid in.
 const LINT_REGIONS: &[&str] = &["us-east-1", "us-west-1"];
-
-// ------------------------------------------------------------------------------------------------
-// process helpers shared by release.rs and failover.rs
-
-/// Quotes one argument for display as a POSIX shell word (only when needed).
-pub(crate) fn shell_quote(arg: &str) -> String {
-    let safe = !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
-    if safe {
-        arg.to_string()
-    } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
-    }
-}
-
-/// The command line of `cmd` as a copy-pasteable shell string.
-pub(crate) fn command_line(cmd: &Command) -> String {
-    let mut parts = vec![shell_quote(&cmd.get_program().to_string_lossy())];
-    parts.extend(cmd.get_args().map(|a| shell_quote(&a.to_string_lossy())));
-    parts.join(" ")
-}
-
-/// Runs `cmd`, capturing its output; a spawn failure or a non-zero exit becomes an error naming the
-/// command, its exit status and the end of its stderr.
-pub(crate) fn run_captured(cmd: &mut Command) -> Result<Output, String> {
-    let line = command_line(cmd);
-    let output = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| spawn_error(&cmd.get_program().to_string_lossy(), &line, &e))?;
-    if output.status.success() {
-        Ok(output)
-    } else {
-        Err(format!(
-            "`{line}` failed ({}):\n{}",
-            output.status,
-            tail(&String::from_utf8_lossy(&output.stderr), 20).trim_end()
-        ))
-    }
-}
-
-/// Runs `cmd` and returns its stdout as text.
-pub(crate) fn run_stdout(cmd: &mut Command) -> Result<String, String> {
-    let output = run_captured(cmd)?;
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-fn spawn_error(program: &str, line: &str, e: &std::io::Error) -> String {
-    if e.kind() == std::io::ErrorKind::NotFound {
-        format!("`{program}` is not installed or not on PATH (needed for `{line}`); run `cargo xtask setup`")
-    } else {
-        format!("could not start `{line}`: {e}")
-    }
-}
-
-/// The last `n` lines of `text`.
-pub(crate) fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
 
 // ------------------------------------------------------------------------------------------------
 // check_infra
@@ -518,36 +457,4 @@ fn cfn_guard_version() -> Option<String> {
         .split_whitespace()
         .nth(1)
         .map(str::to_string)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quotes_only_when_needed() {
-        assert_eq!(shell_quote("s3://bucket/key.wasm"), "s3://bucket/key.wasm");
-        assert_eq!(
-            shell_quote("public, max-age=31536000, immutable"),
-            "'public, max-age=31536000, immutable'"
-        );
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        assert_eq!(shell_quote(""), "''");
-    }
-
-    #[test]
-    fn command_line_is_copy_pasteable() {
-        let mut cmd = Command::new("aws");
-        cmd.args(["s3api", "put-object", "--cache-control", "no-cache, x"]);
-        assert_eq!(
-            command_line(&cmd),
-            "aws s3api put-object --cache-control 'no-cache, x'"
-        );
-    }
-
-    #[test]
-    fn tail_keeps_last_lines() {
-        assert_eq!(tail("a\nb\nc\n", 2), "b\nc");
-        assert_eq!(tail("a", 5), "a");
-    }
 }

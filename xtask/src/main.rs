@@ -1,6 +1,7 @@
 //! Unishop's developer commands, run as `cargo xtask <command>`.
 
 mod api_checks;
+mod aws;
 mod bench;
 mod dev;
 mod failover;

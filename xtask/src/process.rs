@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 /// The workspace root: the nearest folder, from the current one up, that holds `xtask/Cargo.toml`.
 ///
@@ -173,4 +173,98 @@ impl Drop for Service {
 /// Whether something accepts connections on `address` now.
 pub fn port_open(address: &str) -> bool {
     std::net::TcpStream::connect(address).is_ok()
+}
+
+// ------------------------------------------------------------------------------------------------
+// captured runs, for the AWS CLI and the infra tools
+
+/// Quotes one argument for display as a POSIX shell word (only when needed).
+pub(crate) fn shell_quote(arg: &str) -> String {
+    let safe = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c));
+    if safe {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// The command line of `cmd` as a copy-pasteable shell string.
+pub(crate) fn command_line(cmd: &Command) -> String {
+    let mut parts = vec![shell_quote(&cmd.get_program().to_string_lossy())];
+    parts.extend(cmd.get_args().map(|a| shell_quote(&a.to_string_lossy())));
+    parts.join(" ")
+}
+
+/// Runs `cmd`, capturing its output; a spawn failure or a non-zero exit becomes an error naming the
+/// command, its exit status and the end of its stderr.
+pub(crate) fn run_captured(cmd: &mut Command) -> Result<Output, String> {
+    let line = command_line(cmd);
+    let output = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| spawn_error(&cmd.get_program().to_string_lossy(), &line, &e))?;
+    if output.status.success() {
+        Ok(output)
+    } else {
+        Err(format!(
+            "`{line}` failed ({}):\n{}",
+            output.status,
+            tail(&String::from_utf8_lossy(&output.stderr), 20).trim_end()
+        ))
+    }
+}
+
+/// Runs `cmd` and returns its stdout as text.
+pub(crate) fn run_stdout(cmd: &mut Command) -> Result<String, String> {
+    let output = run_captured(cmd)?;
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+pub(crate) fn spawn_error(program: &str, line: &str, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        format!("`{program}` is not installed or not on PATH (needed for `{line}`); run `cargo xtask setup`")
+    } else {
+        format!("could not start `{line}`: {e}")
+    }
+}
+
+/// The last `n` lines of `text`.
+pub(crate) fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_only_when_needed() {
+        assert_eq!(shell_quote("s3://bucket/key.wasm"), "s3://bucket/key.wasm");
+        assert_eq!(
+            shell_quote("public, max-age=31536000, immutable"),
+            "'public, max-age=31536000, immutable'"
+        );
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn command_line_is_copy_pasteable() {
+        let mut cmd = Command::new("aws");
+        cmd.args(["s3api", "put-object", "--cache-control", "no-cache, x"]);
+        assert_eq!(
+            command_line(&cmd),
+            "aws s3api put-object --cache-control 'no-cache, x'"
+        );
+    }
+
+    #[test]
+    fn tail_keeps_last_lines() {
+        assert_eq!(tail("a\nb\nc\n", 2), "b\nc");
+        assert_eq!(tail("a", 5), "a");
+    }
 }

@@ -21,7 +21,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::infra::{command_line, run_stdout};
+use crate::aws::Aws;
+use crate::process::{command_line, repo_root, run_stdout};
 
 /// `Cache-Control` of files whose name carries a content hash.
 pub const CACHE_IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -102,43 +103,6 @@ pub fn release(args: &ReleaseArgs) -> Result<(), String> {
 /// Re-publish an earlier release's `index.html` and `config.json` in both buckets.
 pub fn rollback(args: &RollbackArgs) -> Result<(), String> {
     run_rollback(args, &Aws::from_env(args.target.endpoint_url.clone()))
-}
-
-// ------------------------------------------------------------------------------------------------
-// the aws CLI
-
-/// How to call the `aws` CLI: optional endpoint override and extra environment (tests).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Aws {
-    endpoint_url: Option<String>,
-    env: Vec<(String, String)>,
-    env_remove: Vec<String>,
-}
-
-impl Aws {
-    pub(crate) fn from_env(endpoint_url: Option<String>) -> Self {
-        Aws {
-            endpoint_url,
-            ..Aws::default()
-        }
-    }
-
-    /// `aws <args> --region <region> [--endpoint-url URL]`.
-    pub(crate) fn command(&self, region: &str, args: &[&str]) -> Command {
-        let mut cmd = Command::new("aws");
-        cmd.args(args).args(["--region", region]);
-        if let Some(url) = &self.endpoint_url {
-            cmd.args(["--endpoint-url", url]);
-        }
-        cmd.env("AWS_PAGER", "");
-        for key in &self.env_remove {
-            cmd.env_remove(key);
-        }
-        for (key, value) in &self.env {
-            cmd.env(key, value);
-        }
-        cmd
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -610,11 +574,6 @@ impl ReleaseReport {
     pub fn uploaded(&self) -> usize {
         self.per_bucket.iter().map(|b| b.1).sum()
     }
-}
-
-fn repo_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
 pub(crate) fn run_release(args: &ReleaseArgs, aws: &Aws) -> Result<ReleaseReport, String> {
