@@ -1,0 +1,512 @@
+//! What a release publishes, decided from `dist/` alone (no AWS): each file's content type and
+//! cache header, the release id, the per-bucket `config.json`, and the order of the phases.
+
+use super::*;
+
+/// Content type to upload `key` with; `None` for an unknown extension.
+pub fn content_type(key: &str) -> Option<&'static str> {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "wasm" => "application/wasm",
+        "css" => "text/css; charset=utf-8",
+        "json" | "map" => "application/json",
+        "webmanifest" => "application/manifest+json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "woff" => "font/woff",
+        "ttf" => "font/ttf",
+        "otf" => "font/otf",
+        "txt" => "text/plain; charset=utf-8",
+        "xml" => "application/xml",
+        _ => return None,
+    })
+}
+
+/// Whether a name part ends in a Trunk/wasm-bindgen content hash: `-` then 8 to 16 hex digits.
+pub(super) fn ends_with_hash(part: &str) -> bool {
+    let part = part.strip_suffix("_bg").unwrap_or(part);
+    match part.rsplit_once('-') {
+        Some((stem, hash)) => {
+            !stem.is_empty()
+                && (8..=16).contains(&hash.len())
+                && hash
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        }
+        None => false,
+    }
+}
+
+/// Whether `key` names content-addressed bytes (its file name or a directory carries a hash).
+pub fn is_hashed(key: &str) -> bool {
+    let mut parts: Vec<&str> = key.split('/').collect();
+    let file = parts.pop().unwrap_or_default();
+    let stem = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
+    ends_with_hash(stem) || parts.iter().any(|dir| ends_with_hash(dir))
+}
+
+/// `Cache-Control` to upload `key` with.
+pub fn cache_control(key: &str) -> &'static str {
+    if key == "index.html"
+        || key == "config.json"
+        || (key.starts_with(RELEASES_PREFIX)
+            && (key.ends_with("/index.html") || key.ends_with("/config.json")))
+    {
+        CACHE_NO_CACHE
+    } else if is_hashed(key) {
+        CACHE_IMMUTABLE
+    } else if key.starts_with("images/") {
+        CACHE_IMAGES
+    } else {
+        CACHE_SHORT
+    }
+}
+
+/// The per-bucket `config.json`: the legacy shape plus `standbyHost`.
+pub fn config_json(host: &str, region: &str, standby_host: &str) -> String {
+    format!(
+        "{{\"host\": {}, \"region\": {}, \"standbyHost\": {}}}\n",
+        json_string(host),
+        json_string(region),
+        json_string(standby_host)
+    )
+}
+
+pub(super) fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Moves inline `<script>` elements (Trunk's module initializer) into files, so the page runs
+/// under a CSP without `'unsafe-inline'`. Returns the new HTML and the (file name, contents) pairs;
+/// file names are `boot-<16 hex of the MD5>.js`, so they are hashed assets.
+pub fn externalize_inline_scripts(html: &str) -> (String, Vec<(String, String)>) {
+    let mut out = String::with_capacity(html.len());
+    let mut files = Vec::new();
+    let mut rest = html;
+    while let Some(start) = find_ci(rest, "<script") {
+        let after_name = &rest[start + "<script".len()..];
+        let is_tag = after_name
+            .chars()
+            .next()
+            .is_some_and(|c| c == '>' || c.is_whitespace());
+        let Some(tag_end) = after_name.find('>') else {
+            break;
+        };
+        let attrs = &after_name[..tag_end];
+        let body_start = start + "<script".len() + tag_end + 1;
+        let Some(close) = find_ci(&rest[body_start..], "</script>") else {
+            break;
+        };
+        let body = &rest[body_start..body_start + close];
+        let end = body_start + close + "</script>".len();
+        let kind = attr_value(attrs, "type")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let javascript = matches!(kind.as_str(), "" | "module" | "text/javascript");
+        if !is_tag || attr_value(attrs, "src").is_some() || !javascript || body.trim().is_empty() {
+            out.push_str(&rest[..end]);
+        } else {
+            let name = format!("boot-{}.js", &md5_hex(body.as_bytes())[..16]);
+            let type_attr = if kind == "module" {
+                " type=\"module\""
+            } else {
+                ""
+            };
+            out.push_str(&rest[..start]);
+            out.push_str(&format!("<script{type_attr} src=\"/{name}\"></script>"));
+            files.push((name, body.to_string()));
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    (out, files)
+}
+
+pub(super) fn find_ci(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .to_ascii_lowercase()
+        .find(&needle.to_ascii_lowercase())
+}
+
+/// Value of attribute `name` in a tag's attribute text (quoted or bare).
+pub(super) fn attr_value(attrs: &str, name: &str) -> Option<String> {
+    let lower = attrs.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(pos) = lower[from..].find(name) {
+        let at = from + pos;
+        from = at + name.len();
+        let before_ok = at == 0 || lower.as_bytes()[at - 1].is_ascii_whitespace();
+        let after = lower[from..].trim_start();
+        if !before_ok {
+            continue;
+        }
+        let Some(value) = after.strip_prefix('=') else {
+            if after.is_empty() || after.starts_with(|c: char| c.is_whitespace() || c == '/') {
+                return Some(String::new());
+            }
+            continue;
+        };
+        let offset = attrs.len() - value.len();
+        let value = attrs[offset..].trim_start();
+        return Some(match value.chars().next() {
+            Some(q @ ('"' | '\'')) => value[1..].split(q).next().unwrap_or_default().to_string(),
+            _ => value
+                .split(|c: char| c.is_whitespace() || c == '>')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        });
+    }
+    None
+}
+
+/// Root-relative URLs (`/x`, not `//x`) in `src=` and `href=` attributes, as bucket keys.
+pub fn referenced_keys(html: &str) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    for attr in ["src=\"", "href=\""] {
+        for (pos, _) in html.match_indices(attr) {
+            let value = &html[pos + attr.len()..];
+            let value = value.split('"').next().unwrap_or_default();
+            if let Some(path) = value.strip_prefix('/') {
+                if !path.starts_with('/') && !path.is_empty() {
+                    let path = path.split(['?', '#']).next().unwrap_or_default();
+                    keys.insert(path.to_string());
+                }
+            }
+        }
+    }
+    keys
+}
+
+/// One object to put: its key, the local file holding its bytes and how to serve it.
+#[derive(Debug, Clone)]
+pub(super) struct Object {
+    pub(super) key: String,
+    pub(super) path: PathBuf,
+    pub(super) md5: String,
+    pub(super) size: u64,
+    pub(super) content_type: &'static str,
+    pub(super) cache_control: &'static str,
+}
+
+impl Object {
+    pub(super) fn new(key: String, path: PathBuf, bytes: &[u8]) -> Result<Object, String> {
+        let content_type = content_type(&key).ok_or_else(|| {
+            format!("{key}: unknown file type; add its extension to xtask/src/release.rs content_type()")
+        })?;
+        Ok(Object {
+            cache_control: cache_control(&key),
+            content_type,
+            md5: md5_hex(bytes),
+            size: bytes.len() as u64,
+            key,
+            path,
+        })
+    }
+}
+
+/// What a release puts where, in order.
+#[derive(Debug)]
+pub(super) struct Plan {
+    pub(super) id: String,
+    /// Same bytes in both buckets: assets first, then the snapshot's index.html.
+    pub(super) assets: Vec<Object>,
+    pub(super) snapshot_index: Object,
+    pub(super) index: Object,
+    /// Per bucket (primary, standby): snapshot config, live config.
+    pub(super) configs: Vec<(Object, Object)>,
+}
+
+/// Files of `dist/`, keyed by their path relative to it (`/`-separated).
+pub(super) fn read_dist(dist: &Path) -> Result<BTreeMap<String, PathBuf>, String> {
+    pub(super) fn walk(
+        dir: &Path,
+        prefix: &str,
+        out: &mut BTreeMap<String, PathBuf>,
+    ) -> Result<(), String> {
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let key = format!("{prefix}{name}");
+            if path.is_dir() {
+                walk(&path, &format!("{key}/"), out)?;
+            } else {
+                out.insert(key, path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = BTreeMap::new();
+    walk(dist, "", &mut files)?;
+    Ok(files)
+}
+
+/// Release id: the first 12 hex digits of an MD5 over every published file's key and MD5, so the
+/// same build always gets the same id and any change to a file gives a new one.
+pub(super) fn release_id(objects: &[&Object]) -> String {
+    let mut manifest: Vec<String> = objects
+        .iter()
+        .map(|o| format!("{} {}\n", o.key, o.md5))
+        .collect();
+    manifest.sort();
+    md5_hex(manifest.concat().as_bytes())[..12].to_string()
+}
+
+pub(super) fn build_plan(
+    dist: &Path,
+    staging: &Path,
+    buckets: &[Bucket],
+    args: &ReleaseArgs,
+) -> Result<Plan, String> {
+    let files = read_dist(dist)?;
+    let index_path = files.get("index.html").ok_or_else(|| {
+        format!(
+            "{} has no index.html; build the storefront first",
+            dist.display()
+        )
+    })?;
+    let html = std::fs::read_to_string(index_path)
+        .map_err(|e| format!("cannot read {}: {e}", index_path.display()))?;
+    let (html, boot_files) = externalize_inline_scripts(&html);
+    std::fs::create_dir_all(staging)
+        .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
+    let write = |name: &str, bytes: &[u8]| -> Result<PathBuf, String> {
+        let path = staging.join(name.replace('/', "__"));
+        std::fs::write(&path, bytes)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(path)
+    };
+
+    let mut assets = Vec::new();
+    for (key, path) in &files {
+        // index.html is published last; config.json in dist/ is the dev copy, replaced per bucket.
+        if key == "index.html" || key == "config.json" || key.starts_with(RELEASES_PREFIX) {
+            continue;
+        }
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        assets.push(Object::new(key.clone(), path.clone(), &bytes)?);
+    }
+    for (name, body) in &boot_files {
+        let path = write(name, body.as_bytes())?;
+        assets.push(Object::new(name.clone(), path, body.as_bytes())?);
+    }
+    // Hashed files first, so nothing unhashed that might point at them goes out before them.
+    assets.sort_by(|a, b| (!is_hashed(&a.key), &a.key).cmp(&(!is_hashed(&b.key), &b.key)));
+    for key in referenced_keys(&html) {
+        if !assets.iter().any(|a| a.key == key) && key != "config.json" {
+            return Err(format!(
+                "index.html references /{key}, which is not in {}",
+                dist.display()
+            ));
+        }
+    }
+
+    let index_file = write("index.html", html.as_bytes())?;
+    let index = Object::new("index.html".into(), index_file.clone(), html.as_bytes())?;
+    let mut everything: Vec<&Object> = assets.iter().collect();
+    everything.push(&index);
+    let id = release_id(&everything);
+    let snapshot_index = Object::new(
+        format!("{RELEASES_PREFIX}{id}/index.html"),
+        index_file,
+        html.as_bytes(),
+    )?;
+
+    let mut configs = Vec::new();
+    for bucket in buckets {
+        let json = config_json(&args.api_host, &bucket.region, &args.standby_host);
+        let path = write(&format!("config-{}.json", bucket.name), json.as_bytes())?;
+        configs.push((
+            Object::new(
+                format!("{RELEASES_PREFIX}{id}/config.json"),
+                path.clone(),
+                json.as_bytes(),
+            )?,
+            Object::new("config.json".into(), path, json.as_bytes())?,
+        ));
+    }
+    Ok(Plan {
+        id,
+        assets,
+        snapshot_index,
+        index,
+        configs,
+    })
+}
+
+pub fn md5_hex(data: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(data)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn md5_matches_rfc_1321_vectors() {
+        assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(md5_hex(b"a"), "0cc175b9c0f1b6a831c399e269772661");
+        assert_eq!(md5_hex(b"abc"), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(
+            md5_hex(
+                b"12345678901234567890123456789012345678901234567890123456789012345678901234567890"
+            ),
+            "57edf4a22be3c955ac49da2e2107b67a"
+        );
+    }
+
+    #[test]
+    fn content_types_are_explicit() {
+        assert_eq!(
+            content_type("unishop-3f2a9c1d0b7e6a54_bg.wasm"),
+            Some("application/wasm")
+        );
+        assert_eq!(
+            content_type("unishop-3f2a9c1d0b7e6a54.js"),
+            Some("text/javascript; charset=utf-8")
+        );
+        assert_eq!(
+            content_type("style-99aa00bb11cc22dd.css"),
+            Some("text/css; charset=utf-8")
+        );
+        assert_eq!(content_type("index.html"), Some("text/html; charset=utf-8"));
+        assert_eq!(content_type("config.json"), Some("application/json"));
+        assert_eq!(
+            content_type("images/UnicornFloat.SVG"),
+            Some("image/svg+xml")
+        );
+        assert_eq!(content_type("README"), None);
+        assert_eq!(content_type("x.exe"), None);
+    }
+
+    #[test]
+    fn hashed_names_are_recognised() {
+        assert!(is_hashed("unishop-3f2a9c1d0b7e6a54_bg.wasm"));
+        assert!(is_hashed("unishop-3f2a9c1d0b7e6a5.js"));
+        assert!(is_hashed("style-99aa00bb11cc22dd.css"));
+        assert!(is_hashed("snippets/leptos-0123456789abcdef/inline0.js"));
+        assert!(is_hashed("boot-0123456789abcdef.js"));
+        assert!(!is_hashed("images/favicon.svg"));
+        assert!(!is_hashed("images/unicorn-float.svg"));
+        assert!(!is_hashed("index.html"));
+        assert!(!is_hashed("style-main.css"));
+        assert!(!is_hashed("-0123456789abcdef.js"));
+    }
+
+    #[test]
+    fn cache_headers_by_kind() {
+        assert_eq!(
+            cache_control("unishop-3f2a9c1d0b7e6a54_bg.wasm"),
+            CACHE_IMMUTABLE
+        );
+        assert_eq!(cache_control("style-99aa00bb11cc22dd.css"), CACHE_IMMUTABLE);
+        assert_eq!(cache_control("index.html"), CACHE_NO_CACHE);
+        assert_eq!(cache_control("config.json"), CACHE_NO_CACHE);
+        assert_eq!(
+            cache_control("releases/0123456789ab/index.html"),
+            CACHE_NO_CACHE
+        );
+        assert_eq!(cache_control("images/unicorn-float.svg"), CACHE_IMAGES);
+        assert_eq!(cache_control("robots.txt"), CACHE_SHORT);
+    }
+
+    #[test]
+    fn config_json_has_legacy_shape_and_standby_host() {
+        assert_eq!(
+            config_json("/api", "us-west-1", "/api-standby"),
+            "{\"host\": \"/api\", \"region\": \"us-west-1\", \"standbyHost\": \"/api-standby\"}\n"
+        );
+        assert_eq!(json_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+    }
+
+    #[test]
+    fn inline_module_script_moves_to_a_hashed_file() {
+        let html = "<head><script type=\"module\" nonce=\"x\">\nimport init from '/app-0123456789abcdef.js';\nawait init();\n</script>\
+                    <script src=\"/keep.js\"></script><script type=\"application/ld+json\">{}</script></head>";
+        let (out, files) = externalize_inline_scripts(html);
+        assert_eq!(files.len(), 1);
+        let (name, body) = &files[0];
+        assert!(name.starts_with("boot-") && name.ends_with(".js") && is_hashed(name));
+        assert!(body.contains("import init"));
+        assert!(out.contains(&format!(
+            "<script type=\"module\" src=\"/{name}\"></script>"
+        )));
+        assert!(out.contains("<script src=\"/keep.js\"></script>"));
+        assert!(out.contains("application/ld+json"));
+        assert!(!out.contains("import init"));
+        // deterministic: same input, same file name
+        assert_eq!(externalize_inline_scripts(html).1[0].0, *name);
+        // nothing to do
+        let plain = "<html><body><p>x</p></body></html>";
+        assert_eq!(
+            externalize_inline_scripts(plain),
+            (plain.to_string(), vec![])
+        );
+    }
+
+    #[test]
+    fn referenced_keys_are_root_relative_only() {
+        let html = r#"<link href="/style-1.css"><script src="/a.js?v=1"></script><a href="https://x/y"></a><img src="//cdn/x.png"><img src="/images/u.svg">"#;
+        let keys: Vec<String> = referenced_keys(html).into_iter().collect();
+        assert_eq!(keys, vec!["a.js", "images/u.svg", "style-1.css"]);
+    }
+
+    #[test]
+    fn release_id_depends_on_every_file() {
+        let obj = |key: &str, body: &[u8]| {
+            Object::new(key.into(), PathBuf::from(key), body).expect("known type")
+        };
+        let a = obj("index.html", b"<html>");
+        let b = obj("images/x.svg", b"<svg/>");
+        let b2 = obj("images/x.svg", b"<svg></svg>");
+        let id = release_id(&[&a, &b]);
+        assert_eq!(id.len(), 12);
+        assert_eq!(id, release_id(&[&b, &a]), "order does not matter");
+        assert_ne!(
+            id,
+            release_id(&[&a, &b2]),
+            "an unhashed image change gives a new id"
+        );
+    }
+
+    #[test]
+    fn attribute_values() {
+        assert_eq!(
+            attr_value(" type=\"module\" nonce=x", "type").as_deref(),
+            Some("module")
+        );
+        assert_eq!(attr_value(" nonce=x", "nonce").as_deref(), Some("x"));
+        assert_eq!(attr_value(" data-src=\"a\"", "src"), None);
+        assert_eq!(attr_value(" async", "async").as_deref(), Some(""));
+    }
+}
