@@ -1,4 +1,5 @@
-//! `cargo xtask dev`: the whole shop on this machine, on the embedded defaults.
+//! `cargo xtask dev`: the whole shop on this machine, on the embedded defaults; with
+//! `--two-regions`, the local two-region stack behind the local edge.
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,6 +69,87 @@ pub fn dev() -> Result<(), String> {
     for service in services.iter_mut() {
         service.stop();
     }
+    println!("dev: stopped; nothing is left running");
+    Ok(())
+}
+
+/// Where `dev --two-regions` keeps its store, token key and active-region flag, and where
+/// `failover --local` finds the flag.
+pub fn two_regions_folder() -> std::path::PathBuf {
+    repo_root().join("data/two-regions")
+}
+
+const STANDBY_API_ADDRESS: &str = "127.0.0.1:3001";
+
+/// `cargo xtask dev --two-regions`: us-east-1 on :3000, us-west-1 on :3001, both on one store,
+/// and the edge on :8080 serving the storefront (rebuilt by `trunk watch` on every change).
+pub fn dev_two_regions() -> Result<(), String> {
+    use crate::regions::{Build, Options, TwoRegions};
+    setup(Scope::Dev)?;
+    for address in [API_ADDRESS, STANDBY_API_ADDRESS, SITE_ADDRESS] {
+        if port_open(address) {
+            return Err(format!(
+                "something is already listening on {address}; stop it (another `cargo xtask dev`?) and run again"
+            ));
+        }
+    }
+    println!("dev: building the API and the storefront");
+    Build::Debug.build()?;
+    run(Command::new("trunk").arg("build").current_dir(repo_root()))?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .map_err(|e| format!("cannot catch Ctrl-C: {e}"))?;
+
+    let port = |address: &str| {
+        address
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
+    };
+    let mut stack = TwoRegions::start(Options {
+        build: Build::Debug,
+        folder: two_regions_folder(),
+        dist: repo_root().join("dist"),
+        primary_port: port(API_ADDRESS),
+        standby_port: port(STANDBY_API_ADDRESS),
+        edge_port: port(SITE_ADDRESS),
+        api_log: None,
+    })?;
+    let mut watch = Service::spawn(
+        "trunk watch",
+        Command::new("trunk").arg("watch").current_dir(repo_root()),
+    )?;
+    println!();
+    println!("  Unishop in two regions: {}", stack.site);
+    println!("    /api/unicorns*, /api/categories* (reads)  us-east-1, then us-west-1 if it fails");
+    println!("    /api/* (the rest)                         the active region: `cargo xtask failover --local` / `failback --local`");
+    println!("    /api-standby/*                            always us-west-1");
+    println!(
+        "  us-east-1: {}   us-west-1: {}",
+        stack.primary.base, stack.standby.base
+    );
+    println!("  Press Ctrl-C to stop everything.");
+    println!();
+    while !stop.load(Ordering::SeqCst) {
+        for (name, exited) in [
+            ("the API in us-east-1", stack.primary.exited()),
+            ("the API in us-west-1", stack.standby.exited()),
+            (watch.name, watch.exited()),
+        ] {
+            if let Some(status) = exited {
+                return Err(format!(
+                    "{name} stopped unexpectedly ({status}); everything else is stopped too"
+                ));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    println!("dev: stopping");
+    watch.stop();
+    drop(stack);
     println!("dev: stopped; nothing is left running");
     Ok(())
 }

@@ -74,6 +74,10 @@ pub struct FailoverArgs {
     /// Give up waiting for the Aurora writer after this many seconds.
     #[arg(long, default_value_t = 1200)]
     pub timeout_secs: u64,
+    /// Flip the active-region flag of the local two-region stack (`cargo xtask dev --two-regions`)
+    /// instead of AWS.
+    #[arg(long)]
+    pub local: bool,
 }
 
 /// Move writes (and the Aurora writer) to `--to` (default: the standby region).
@@ -82,6 +86,9 @@ pub fn failover(args: &FailoverArgs) -> Result<(), String> {
         .to
         .clone()
         .unwrap_or_else(|| args.standby_region.clone());
+    if args.local {
+        return local(&target);
+    }
     let mut runner = Runner::new(args.dry_run, Aws::default());
     run_failover(args, &target, &mut runner)
 }
@@ -96,8 +103,21 @@ pub fn failback(args: &FailoverArgs) -> Result<(), String> {
             ));
         }
     }
+    if args.local {
+        return local(&args.primary_region);
+    }
     let mut runner = Runner::new(args.dry_run, Aws::default());
     run_failover(args, &args.primary_region.clone(), &mut runner)
+}
+
+/// Writes on the local two-region stack's `/api` go to `region` from now on.
+fn local(region: &str) -> Result<(), String> {
+    let folder = crate::dev::two_regions_folder();
+    let flag = crate::regions::ActiveRegion::in_folder(&folder);
+    let before = flag.get();
+    flag.set(region)?;
+    println!("local stack: writes on /api go to {region} (were {before})");
+    Ok(())
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -573,6 +593,7 @@ fn test_args(mode: Mode) -> FailoverArgs {
         carts_table: "unishop-carts".into(),
         orders_table: "unishop-orders".into(),
         timeout_secs: 60,
+        local: false,
     }
 }
 

@@ -7,6 +7,7 @@ mod dev;
 mod failover;
 mod infra;
 mod process;
+mod regions;
 mod release;
 mod setup;
 mod test;
@@ -33,7 +34,12 @@ enum Task {
         dev_only: bool,
     },
     /// Run the shop locally: the API on :3000 and the storefront on http://127.0.0.1:8080.
-    Dev,
+    Dev {
+        /// Two API regions (us-east-1 on :3000, us-west-1 on :3001) on one store, behind a local
+        /// edge on :8080 that routes /api and /api-standby as CloudFront does.
+        #[arg(long)]
+        two_regions: bool,
+    },
     /// Run every check and test of the project (what CI runs); ends with a summary line.
     Test,
     /// Check the CloudFormation templates, guard rules and CloudFront functions offline.
@@ -46,6 +52,17 @@ enum Task {
     Failover(failover::FailoverArgs),
     /// Move writes and the databases back to the primary region.
     Failback(failover::FailoverArgs),
+    /// The local two-region stack for a program driving it (the browser specs): prints its
+    /// addresses as JSON, then takes kill|restart|freeze|thaw|active REGION on standard input.
+    #[command(hide = true)]
+    Stack {
+        /// The storefront's release build to serve.
+        #[arg(long)]
+        dist: std::path::PathBuf,
+        /// Folder for the shared store, token key and flag (created; a fresh one per run).
+        #[arg(long)]
+        folder: std::path::PathBuf,
+    },
     /// Measure the product and print one line per figure.
     Bench {
         /// What to measure (default: the storefront's bundle and first render).
@@ -74,8 +91,10 @@ fn main() -> std::process::ExitCode {
         } else {
             setup::Scope::Test
         }),
-        Task::Dev => dev::dev(),
+        Task::Dev { two_regions: false } => dev::dev(),
+        Task::Dev { two_regions: true } => dev::dev_two_regions(),
         Task::Test => test::test(),
+        Task::Stack { dist, folder } => regions::serve_stack(regions::Build::Release, dist, folder),
         Task::CheckInfra => infra::check_infra(&process::repo_root()),
         Task::Release(args) => release::release(&args),
         Task::Rollback(args) => release::rollback(&args),

@@ -141,6 +141,28 @@ impl Service {
         Ok(Service { name, child })
     }
 
+    /// Its standard output, when the command was given a pipe for it (once).
+    pub fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child.stdout.take()
+    }
+
+    /// Sends `signal` (`KILL`, `STOP`, `CONT`, ...) to the whole group, and for `KILL` waits
+    /// until the process is gone.
+    pub fn signal(&mut self, signal: &str) -> Result<(), String> {
+        let group = format!("-{}", self.child.id());
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), "--", &group])
+            .status()
+            .map_err(|e| format!("cannot run kill: {e}"))?;
+        if !status.success() {
+            return Err(format!("kill -{signal} {} failed ({status})", self.name));
+        }
+        if signal == "KILL" {
+            let _ = self.child.wait();
+        }
+        Ok(())
+    }
+
     /// Whether the process has ended, and how.
     pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_wait().ok().flatten()

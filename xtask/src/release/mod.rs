@@ -30,6 +30,7 @@ mod uploads;
 
 pub use moto_test::test_release_against_moto;
 use plan::*;
+pub use plan::{config_json, content_type};
 use uploads::*;
 
 /// `Cache-Control` of files whose name carries a content hash.

@@ -1,0 +1,341 @@
+//! The local edge: CloudFront and the two site buckets in one small HTTP server, routing as
+//! `infra/templates/edge.yaml` does (the table is in infra/README.md, "Local two-region stack"):
+//!
+//! | path | methods | origin |
+//! |---|---|---|
+//! | `/api/unicorns*`, `/api/categories*` | GET, HEAD, OPTIONS | origin group: us-east-1, then us-west-1 on 500/502/503/504, a timeout or a refused connection |
+//! | `/api/*` (everything else) | all | the region named by the active-region flag (`cargo xtask failover --local` flips it) |
+//! | `/api-standby/*` | all | always us-west-1 |
+//! | `/config.json` | | `{"host": "/api", "region": "us-east-1", "standbyHost": "/api-standby"}` |
+//! | anything else | | a file of `dist/`, else `index.html` (the single page's routes) |
+//!
+//! Each origin has CloudFront's timeouts from `edge.yaml` ([`PRIMARY_TIMEOUTS`],
+//! [`STANDBY_TIMEOUTS`]), so the local stack costs a shopper what the deployed one does.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::{ActiveRegion, PRIMARY_REGION, STANDBY_REGION};
+
+/// How long CloudFront waits on an origin: to connect, then for the answer.
+#[derive(Clone, Copy, Debug)]
+pub struct OriginTimeouts {
+    pub connect: Duration,
+    pub read: Duration,
+}
+
+/// `edge.yaml`'s `api-us-east-1` origin: `ConnectionTimeout: 1`, `OriginReadTimeout: 3`
+/// (`ConnectionAttempts: 1`).
+pub const PRIMARY_TIMEOUTS: OriginTimeouts = OriginTimeouts {
+    connect: Duration::from_secs(1),
+    read: Duration::from_secs(3),
+};
+
+/// `edge.yaml`'s `api-us-west-1` origin: `ConnectionTimeout: 2`, `OriginReadTimeout: 10`.
+pub const STANDBY_TIMEOUTS: OriginTimeouts = OriginTimeouts {
+    connect: Duration::from_secs(2),
+    read: Duration::from_secs(10),
+};
+
+/// The largest request body the edge passes on (the API refuses more than 64 KiB anyway).
+const BODY_LIMIT: usize = 1024 * 1024;
+
+/// One API region as the edge reaches it.
+struct Origin {
+    region: &'static str,
+    base: String,
+    client: reqwest::Client,
+    timeouts: OriginTimeouts,
+}
+
+impl Origin {
+    fn new(region: &'static str, base: String, timeouts: OriginTimeouts) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("edge: cannot build an HTTP client: {e}"))?;
+        Ok(Origin {
+            region,
+            base,
+            client,
+            timeouts,
+        })
+    }
+}
+
+/// Why an origin gave no usable answer: what CloudFront answers the viewer in its place.
+enum OriginFailure {
+    /// Refused or reset: 502.
+    Unreachable,
+    /// No answer within the read timeout: 504.
+    TimedOut,
+}
+
+impl OriginFailure {
+    fn into_response(self, region: &str) -> Response {
+        let (status, text) = match self {
+            OriginFailure::Unreachable => (StatusCode::BAD_GATEWAY, "could not connect to"),
+            OriginFailure::TimedOut => (StatusCode::GATEWAY_TIMEOUT, "no answer in time from"),
+        };
+        (status, format!("edge: {text} the API in {region}\n")).into_response()
+    }
+}
+
+/// The request as the edge received it, kept whole so that an origin group can send it twice.
+struct Forward {
+    method: Method,
+    path_and_query: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+pub struct Edge {
+    primary: Origin,
+    standby: Origin,
+    active: ActiveRegion,
+    dist: PathBuf,
+    config_json: String,
+}
+
+impl Edge {
+    pub fn new(
+        primary_base: String,
+        standby_base: String,
+        active: ActiveRegion,
+        dist: PathBuf,
+    ) -> Result<Self, String> {
+        Ok(Edge {
+            primary: Origin::new(PRIMARY_REGION, primary_base, PRIMARY_TIMEOUTS)?,
+            standby: Origin::new(STANDBY_REGION, standby_base, STANDBY_TIMEOUTS)?,
+            active,
+            dist,
+            config_json: crate::release::config_json("/api", PRIMARY_REGION, "/api-standby"),
+        })
+    }
+
+    /// Serves until the listener's runtime stops.
+    pub async fn serve(self, listener: tokio::net::TcpListener) -> Result<(), String> {
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(Arc::new(self));
+        axum::serve(listener, app)
+            .await
+            .map_err(|e| format!("edge: {e}"))
+    }
+
+    fn origin(&self, region: &str) -> &Origin {
+        if region == STANDBY_REGION {
+            &self.standby
+        } else {
+            &self.primary
+        }
+    }
+}
+
+async fn handle(State(edge): State<Arc<Edge>>, request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    let query = request
+        .uri()
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    if let Some(rest) = api_path(&path, "/api-standby") {
+        let forward = match read_request(request, rest, &query).await {
+            Ok(forward) => forward,
+            Err(response) => return response,
+        };
+        return send_or_fail(&edge.standby, &forward).await;
+    }
+    if let Some(rest) = api_path(&path, "/api") {
+        let read = is_catalogue_read(request.method(), rest);
+        let forward = match read_request(request, rest, &query).await {
+            Ok(forward) => forward,
+            Err(response) => return response,
+        };
+        if read {
+            // The origin group: the primary, then the standby on the failover criteria.
+            return match send(&edge.primary, &forward).await {
+                Ok(answer) if !is_failover_status(answer.status()) => answer,
+                _ => send_or_fail(&edge.standby, &forward).await,
+            };
+        }
+        let region = edge.active.get();
+        return send_or_fail(edge.origin(&region), &forward).await;
+    }
+    if path == "/config.json" {
+        return (
+            [
+                ("content-type", "application/json"),
+                ("cache-control", "no-cache"),
+            ],
+            edge.config_json.clone(),
+        )
+            .into_response();
+    }
+    static_file(&edge.dist, &path).await
+}
+
+/// The path below `prefix` (`/api/x` -> `/x`), when the request is for that prefix.
+fn api_path<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = path.strip_prefix(prefix)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(if rest.is_empty() { "/" } else { rest })
+}
+
+/// The behaviours `/api/unicorns*` and `/api/categories*` with GET, HEAD or OPTIONS: the ones
+/// `edge.yaml` gives to the origin group.
+fn is_catalogue_read(method: &Method, rest: &str) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        && (rest.starts_with("/unicorns") || rest.starts_with("/categories"))
+}
+
+/// `edge.yaml`'s `api-read-group` failover criteria.
+fn is_failover_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 500 | 502 | 503 | 504)
+}
+
+async fn read_request(request: Request, rest: &str, query: &str) -> Result<Forward, Response> {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "edge: request body too large\n",
+        )
+            .into_response()
+    })?;
+    Ok(Forward {
+        method: parts.method,
+        path_and_query: format!("{rest}{query}"),
+        headers: parts.headers,
+        body,
+    })
+}
+
+async fn send_or_fail(origin: &Origin, forward: &Forward) -> Response {
+    match send(origin, forward).await {
+        Ok(answer) => answer,
+        Err(failure) => failure.into_response(origin.region),
+    }
+}
+
+/// Sends the request to one origin with that origin's timeouts.
+async fn send(origin: &Origin, forward: &Forward) -> Result<Response, OriginFailure> {
+    let url = format!("{}{}", origin.base, forward.path_and_query);
+    let mut request = origin
+        .client
+        .request(forward.method.clone(), url)
+        .timeout(origin.timeouts.connect + origin.timeouts.read)
+        .body(forward.body.clone());
+    for (name, value) in &forward.headers {
+        if !is_hop_by_hop(name) {
+            request = request.header(name, value);
+        }
+    }
+    let failure = |e: reqwest::Error| {
+        if e.is_timeout() {
+            OriginFailure::TimedOut
+        } else {
+            OriginFailure::Unreachable
+        }
+    };
+    let answer = request.send().await.map_err(failure)?;
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    let body = answer.bytes().await.map_err(failure)?;
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    for (name, value) in &headers {
+        if !is_hop_by_hop(name) && name != "content-length" {
+            response.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    Ok(response)
+}
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "host" | "connection" | "keep-alive" | "transfer-encoding" | "te" | "upgrade" | "trailer"
+    )
+}
+
+/// A file of `dist/`; a path without an extension that names no file is one of the single page's
+/// routes and gets `index.html` (as `spa-rewrite.js` does).
+async fn static_file(dist: &Path, path: &str) -> Response {
+    let relative = path.trim_start_matches('/');
+    let safe = Path::new(relative)
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)));
+    let mut file = dist.join(if relative.is_empty() {
+        "index.html"
+    } else {
+        relative
+    });
+    if !safe || !file.is_file() {
+        let has_extension = relative.rsplit('/').next().is_some_and(|n| n.contains('.'));
+        if has_extension || !safe {
+            return (StatusCode::NOT_FOUND, "not found\n").into_response();
+        }
+        file = dist.join("index.html");
+    }
+    let key = file.to_string_lossy().into_owned();
+    match tokio::fs::read(&file).await {
+        Ok(bytes) => {
+            let content_type =
+                crate::release::content_type(&key).unwrap_or("application/octet-stream");
+            let mut response = Response::new(Body::from(bytes));
+            let headers = response.headers_mut();
+            headers.insert("content-type", HeaderValue::from_static(content_type));
+            headers.insert("cache-control", HeaderValue::from_static("no-cache"));
+            response
+        }
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "edge: the storefront is not built yet (dist/ is empty)\n",
+        )
+            .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_paths_keep_their_leading_slash() {
+        assert_eq!(api_path("/api/unicorns/", "/api"), Some("/unicorns/"));
+        assert_eq!(api_path("/api", "/api"), Some("/"));
+        assert_eq!(api_path("/api-standby/cart", "/api"), None);
+        assert_eq!(api_path("/api-standby/cart", "/api-standby"), Some("/cart"));
+        assert_eq!(api_path("/apix", "/api"), None);
+    }
+
+    #[test]
+    fn only_catalogue_reads_go_to_the_origin_group() {
+        assert!(is_catalogue_read(&Method::GET, "/unicorns/"));
+        assert!(is_catalogue_read(&Method::HEAD, "/categories"));
+        assert!(!is_catalogue_read(&Method::POST, "/unicorns/basket"));
+        assert!(!is_catalogue_read(&Method::GET, "/cart"));
+        assert!(!is_catalogue_read(&Method::GET, "/health"));
+    }
+
+    #[test]
+    fn the_failover_criteria_are_edge_yamls() {
+        for code in [500, 502, 503, 504] {
+            assert!(is_failover_status(
+                StatusCode::from_u16(code).expect("status")
+            ));
+        }
+        for code in [200, 404, 409, 501] {
+            assert!(!is_failover_status(
+                StatusCode::from_u16(code).expect("status")
+            ));
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! The local two-region stack, the one way `dev --two-regions`, the drill and the browser specs
+//! start it: two API processes, us-east-1 and us-west-1, on their own ports and sharing one store
+//! (the stand-in for the global tables), and the [`edge`] in front of them routing `/api` and
+//! `/api-standby` as CloudFront does, with an active-region flag for writes.
+//!
+//! Every `UNISHOP_*` variable of the environment reaches both API processes, so another store
+//! (`UNISHOP_DATABASE_URL`, ...) is one export away; without one they share a SQLite file in the
+//! stack's folder.
+
+pub mod edge;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::process::{repo_root, run, target_dir, Service};
+
+pub const PRIMARY_REGION: &str = "us-east-1";
+pub const STANDBY_REGION: &str = "us-west-1";
+
+/// The local stand-in for the CloudFront KeyValueStore key `active_region`: a file holding the
+/// region that takes writes on `/api`. Missing or unknown means us-east-1, as `api-write.js` reads
+/// the key.
+#[derive(Clone, Debug)]
+pub struct ActiveRegion {
+    file: PathBuf,
+}
+
+impl ActiveRegion {
+    pub fn in_folder(folder: &Path) -> Self {
+        ActiveRegion {
+            file: folder.join("active-region"),
+        }
+    }
+
+    pub fn get(&self) -> String {
+        match std::fs::read_to_string(&self.file) {
+            Ok(text) if text.trim() == STANDBY_REGION => STANDBY_REGION.to_owned(),
+            _ => PRIMARY_REGION.to_owned(),
+        }
+    }
+
+    pub fn set(&self, region: &str) -> Result<(), String> {
+        if region != PRIMARY_REGION && region != STANDBY_REGION {
+            return Err(format!(
+                "the local stack has the regions {PRIMARY_REGION} and {STANDBY_REGION}, not {region}"
+            ));
+        }
+        // Written aside and renamed, so the edge never reads half a name.
+        let aside = self.file.with_extension("new");
+        std::fs::write(&aside, format!("{region}\n"))
+            .and_then(|()| std::fs::rename(&aside, &self.file))
+            .map_err(|e| format!("cannot write {}: {e}", self.file.display()))
+    }
+}
+
+/// Which build of the API runs: debug for `dev`, release for the drill and the specs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Build {
+    Debug,
+    Release,
+}
+
+impl Build {
+    fn binary(self) -> PathBuf {
+        target_dir()
+            .join(match self {
+                Build::Debug => "debug",
+                Build::Release => "release",
+            })
+            .join("unishop-api")
+    }
+
+    /// Builds the API binary.
+    pub fn build(self) -> Result<(), String> {
+        let mut cargo = Command::new("cargo");
+        cargo.args(["build", "--package", "unishop-api"]);
+        if self == Build::Release {
+            cargo.arg("--release");
+        }
+        run(cargo.current_dir(repo_root()))
+    }
+}
+
+/// How to start the stack. A port of 0 lets the system pick one.
+pub struct Options {
+    pub build: Build,
+    /// Holds the shared SQLite file (unless `UNISHOP_DATABASE_URL` says otherwise), the token key
+    /// and the active-region flag.
+    pub folder: PathBuf,
+    /// The storefront's build, served by the edge.
+    pub dist: PathBuf,
+    pub primary_port: u16,
+    pub standby_port: u16,
+    pub edge_port: u16,
+    /// Where the API processes' logs go (standard error) when not to the terminal.
+    pub api_log: Option<PathBuf>,
+}
+
+/// One region's API process.
+pub struct RegionApi {
+    pub region: &'static str,
+    pub base: String,
+    port: u16,
+    build: Build,
+    folder: PathBuf,
+    api_log: Option<PathBuf>,
+    service: Option<Service>,
+}
+
+impl RegionApi {
+    fn start(
+        region: &'static str,
+        port: u16,
+        build: Build,
+        folder: &Path,
+        api_log: Option<PathBuf>,
+    ) -> Result<Self, String> {
+        let mut api = RegionApi {
+            region,
+            base: String::new(),
+            port,
+            build,
+            folder: folder.to_path_buf(),
+            api_log,
+            service: None,
+        };
+        api.spawn()?;
+        Ok(api)
+    }
+
+    /// Starts the process and waits for the address it prints once it listens.
+    fn spawn(&mut self) -> Result<(), String> {
+        let name = if self.region == PRIMARY_REGION {
+            "the API in us-east-1"
+        } else {
+            "the API in us-west-1"
+        };
+        let mut command = Command::new(self.build.binary());
+        command
+            .env("UNISHOP_BIND", format!("127.0.0.1:{}", self.port))
+            .env("UNISHOP_REGION", self.region)
+            .stdout(Stdio::piped())
+            .current_dir(repo_root());
+        if std::env::var_os("UNISHOP_DATABASE_URL").is_none() {
+            command.env(
+                "UNISHOP_DATABASE_URL",
+                format!("sqlite://{}/unishop.db", self.folder.display()),
+            );
+        }
+        if let Some(log) = &self.api_log {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
+            command.stderr(file);
+        }
+        let mut service = Service::spawn(name, &mut command)?;
+        let stdout = service
+            .take_stdout()
+            .ok_or_else(|| format!("{name}: no standard output"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let address = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(rest) = line.split("listening on http://").nth(1) {
+                        break rest
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned();
+                    }
+                }
+                _ => return Err(format!("{name} ended before listening")),
+            }
+        };
+        // Keep reading, so the process never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        self.port = address
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| format!("{name} printed an address without a port: {address}"))?;
+        self.base = format!("http://{address}");
+        self.service = Some(service);
+        Ok(())
+    }
+
+    /// SIGKILL: the region dies at once, connections refused from now on.
+    pub fn kill(&mut self) -> Result<(), String> {
+        let mut service = self.service.take().ok_or("the API is not running")?;
+        service.signal("KILL")
+    }
+
+    /// Starts the region again on the same port, after [`RegionApi::kill`].
+    pub fn restart(&mut self) -> Result<(), String> {
+        if self.service.is_some() {
+            return Err(format!("the API in {} is still running", self.region));
+        }
+        self.spawn()
+    }
+
+    /// SIGSTOP: the region hangs (connections are accepted, nothing answers).
+    pub fn freeze(&mut self) -> Result<(), String> {
+        self.service
+            .as_mut()
+            .ok_or("the API is not running")?
+            .signal("STOP")
+    }
+
+    /// SIGCONT, after [`RegionApi::freeze`].
+    pub fn thaw(&mut self) -> Result<(), String> {
+        self.service
+            .as_mut()
+            .ok_or("the API is not running")?
+            .signal("CONT")
+    }
+
+    /// Whether the process ended by itself (a crash), and how.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.service.as_mut().and_then(Service::exited)
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut service) = self.service.take() {
+            // A frozen process would not see SIGTERM.
+            let _ = service.signal("CONT");
+            service.stop();
+        }
+    }
+}
+
+impl Drop for RegionApi {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The running stack. Dropping it stops both regions and the edge.
+pub struct TwoRegions {
+    pub primary: RegionApi,
+    pub standby: RegionApi,
+    pub active: ActiveRegion,
+    /// The storefront and both API paths, as a shopper reaches them.
+    pub site: String,
+    pub folder: PathBuf,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl TwoRegions {
+    /// Starts us-east-1 (first, so that it creates the store and the token key), us-west-1, then
+    /// the edge. The API binary must be built ([`Build::build`]).
+    pub fn start(options: Options) -> Result<Self, String> {
+        std::fs::create_dir_all(&options.folder)
+            .map_err(|e| format!("cannot create {}: {e}", options.folder.display()))?;
+        let primary = RegionApi::start(
+            PRIMARY_REGION,
+            options.primary_port,
+            options.build,
+            &options.folder,
+            options.api_log.clone(),
+        )?;
+        let standby = RegionApi::start(
+            STANDBY_REGION,
+            options.standby_port,
+            options.build,
+            &options.folder,
+            options.api_log.clone(),
+        )?;
+        let active = ActiveRegion::in_folder(&options.folder);
+        active.set(PRIMARY_REGION)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the edge's runtime: {e}"))?;
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind((
+                "127.0.0.1",
+                options.edge_port,
+            )))
+            .map_err(|e| format!("the edge cannot listen on port {}: {e}", options.edge_port))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| format!("the edge's address: {e}"))?;
+        let edge = edge::Edge::new(
+            primary.base.clone(),
+            standby.base.clone(),
+            active.clone(),
+            options.dist,
+        )?;
+        runtime.spawn(async move {
+            if let Err(error) = edge.serve(listener).await {
+                eprintln!("{error}");
+            }
+        });
+        Ok(TwoRegions {
+            primary,
+            standby,
+            active,
+            site: format!("http://{address}"),
+            folder: options.folder,
+            runtime,
+        })
+    }
+
+}
+
+/// `cargo xtask stack`: the stack for a program that drives it from outside (the browser specs).
+/// Prints one JSON line, `{"site", "primary", "standby", "folder"}`, then obeys one command per
+/// line on standard input, answering `ok` or `error: ...`: `kill`, `restart`, `freeze`, `thaw`
+/// (the primary), `active REGION` (the write flag). Stops everything at the end of its input.
+pub fn serve_stack(build: Build, dist: PathBuf, folder: PathBuf) -> Result<(), String> {
+    let mut stack = TwoRegions::start(Options {
+        build,
+        folder,
+        dist,
+        primary_port: 0,
+        standby_port: 0,
+        edge_port: 0,
+        api_log: None,
+    })?;
+    let json = |s: &str| serde_json::Value::from(s).to_string();
+    println!(
+        "{{\"site\": {}, \"primary\": {}, \"standby\": {}, \"folder\": {}}}",
+        json(&stack.site),
+        json(&stack.primary.base),
+        json(&stack.standby.base),
+        json(&stack.folder.to_string_lossy())
+    );
+    for line in std::io::stdin().lines() {
+        let line = line.map_err(|e| format!("reading commands: {e}"))?;
+        let mut words = line.split_whitespace();
+        let result = match (words.next(), words.next()) {
+            (Some("kill"), None) => stack.primary.kill(),
+            (Some("restart"), None) => stack.primary.restart(),
+            (Some("freeze"), None) => stack.primary.freeze(),
+            (Some("thaw"), None) => stack.primary.thaw(),
+            (Some("active"), Some(region)) => stack.active.set(region),
+            (None, _) => continue,
+            _ => Err(format!("unknown command: {line}")),
+        };
+        match result {
+            Ok(()) => println!("ok"),
+            Err(error) => println!("error: {error}"),
+        }
+    }
+    drop(stack.runtime);
+    Ok(())
+}
