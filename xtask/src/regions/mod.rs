@@ -304,7 +304,6 @@ impl TwoRegions {
             runtime,
         })
     }
-
 }
 
 /// `cargo xtask stack`: the stack for a program that drives it from outside (the browser specs).
