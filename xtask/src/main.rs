@@ -62,6 +62,9 @@ enum Task {
         /// Folder for the shared store, token key and flag (created; a fresh one per run).
         #[arg(long)]
         folder: std::path::PathBuf,
+        /// Run the API's debug build instead of its release build.
+        #[arg(long)]
+        debug: bool,
     },
     /// Measure the product and print one line per figure.
     Bench {
@@ -94,7 +97,19 @@ fn main() -> std::process::ExitCode {
         Task::Dev { two_regions: false } => dev::dev(),
         Task::Dev { two_regions: true } => dev::dev_two_regions(),
         Task::Test => test::test(),
-        Task::Stack { dist, folder } => regions::serve_stack(regions::Build::Release, dist, folder),
+        Task::Stack {
+            dist,
+            folder,
+            debug,
+        } => regions::serve_stack(
+            if debug {
+                regions::Build::Debug
+            } else {
+                regions::Build::Release
+            },
+            dist,
+            folder,
+        ),
         Task::CheckInfra => infra::check_infra(&process::repo_root()),
         Task::Release(args) => release::release(&args),
         Task::Rollback(args) => release::rollback(&args),

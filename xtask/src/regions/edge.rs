@@ -52,13 +52,13 @@ struct Origin {
     region: &'static str,
     base: String,
     client: reqwest::Client,
-    timeouts: OriginTimeouts,
 }
 
 impl Origin {
     fn new(region: &'static str, base: String, timeouts: OriginTimeouts) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
+            .read_timeout(timeouts.read)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("edge: cannot build an HTTP client: {e}"))?;
@@ -66,7 +66,6 @@ impl Origin {
             region,
             base,
             client,
-            timeouts,
         })
     }
 }
@@ -232,7 +231,6 @@ async fn send(origin: &Origin, forward: &Forward) -> Result<Response, OriginFail
     let mut request = origin
         .client
         .request(forward.method.clone(), url)
-        .timeout(origin.timeouts.connect + origin.timeouts.read)
         .body(forward.body.clone());
     for (name, value) in &forward.headers {
         if !is_hop_by_hop(name) {

@@ -308,8 +308,9 @@ impl TwoRegions {
 
 /// `cargo xtask stack`: the stack for a program that drives it from outside (the browser specs).
 /// Prints one JSON line, `{"site", "primary", "standby", "folder"}`, then obeys one command per
-/// line on standard input, answering `ok` or `error: ...`: `kill`, `restart`, `freeze`, `thaw`
-/// (the primary), `active REGION` (the write flag). Stops everything at the end of its input.
+/// line on standard input, answering `ok` or `error: ...` once it is done: `kill`, `restart`,
+/// `freeze`, `thaw` (the primary), `active REGION` (the write flag). Other lines on standard output
+/// are progress to show, not answers. Stops everything at the end of its input.
 pub fn serve_stack(build: Build, dist: PathBuf, folder: PathBuf) -> Result<(), String> {
     let mut stack = TwoRegions::start(Options {
         build,
