@@ -4,6 +4,7 @@ mod api_checks;
 mod aws;
 mod bench;
 mod dev;
+mod drill;
 mod failover;
 mod infra;
 mod process;
@@ -66,6 +67,9 @@ enum Task {
         #[arg(long)]
         debug: bool,
     },
+    /// Kill, freeze and switch the primary under many scripted shoppers on the local two-region
+    /// stack; check every cart and order; one line of figures and an SVG report.
+    Drill(drill::DrillArgs),
     /// Measure the product and print one line per figure.
     Bench {
         /// What to measure (default: the storefront's bundle and first render).
@@ -97,6 +101,7 @@ fn main() -> std::process::ExitCode {
         Task::Dev { two_regions: false } => dev::dev(),
         Task::Dev { two_regions: true } => dev::dev_two_regions(),
         Task::Test => test::test(),
+        Task::Drill(args) => drill::drill(&args),
         Task::Stack {
             dist,
             folder,

@@ -122,6 +122,10 @@ pub fn test() -> Result<(), String> {
                 crate::failover::test_failover_dry_run()
             },
         )?;
+        step(
+            "short drill: two regions, faults, scripted shoppers",
+            &mut |_| crate::drill::drill(&crate::drill::short()),
+        )?;
         step("end-to-end in Chromium", &mut |counts| {
             run_watching(
                 Command::new("node")

@@ -304,6 +304,11 @@ impl TwoRegions {
             runtime,
         })
     }
+
+    /// The runtime the edge runs on, for the drill's shoppers.
+    pub fn handle(&self) -> tokio::runtime::Handle {
+        self.runtime.handle().clone()
+    }
 }
 
 /// `cargo xtask stack`: the stack for a program that drives it from outside (the browser specs).

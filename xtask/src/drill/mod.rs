@@ -1,0 +1,278 @@
+//! `cargo xtask drill`: the local two-region stack from release builds, many scripted shoppers
+//! through the failover policy, and the primary killed, restarted, frozen, resumed, and switched
+//! away from and back; then every shopper's cart and orders checked against the store. Ends with
+//! one line, `drill: actions=N failed=N lost_writes=N duplicate_orders=N max_failover_ms=N
+//! p99_action_ms=N`, writes an SVG report, and fails when a target is missed.
+
+mod checks;
+mod client;
+mod faults;
+mod report;
+mod shopper;
+
+use std::time::{Duration, Instant};
+
+use unishop_model::{Cart, Order};
+
+use crate::process::{repo_root, target_dir};
+use crate::regions::{Build, Options, TwoRegions};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DrillArgs {
+    /// How long the shoppers shop, in seconds (the faults are placed in proportion).
+    #[arg(long, default_value_t = 300)]
+    pub duration: u64,
+    /// Shoppers at once.
+    #[arg(long, default_value_t = 20)]
+    pub shoppers: usize,
+    /// The script's seed: the same seed gives every shopper the same actions.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Use the API binary already built (`cargo build --release -p unishop-api`).
+    #[arg(long)]
+    pub skip_build: bool,
+}
+
+pub fn drill(args: &DrillArgs) -> Result<(), String> {
+    if args.duration < 10 || args.shoppers == 0 {
+        return Err("a drill needs --duration of at least 10 seconds and one shopper".to_owned());
+    }
+    if !args.skip_build {
+        println!("drill: building the API (release)");
+        Build::Release.build()?;
+    }
+    let folder = target_dir().join(format!("drill/seed-{}", args.seed));
+    let _ = std::fs::remove_dir_all(&folder);
+    let mut stack = TwoRegions::start(Options {
+        build: Build::Release,
+        folder: folder.clone(),
+        dist: repo_root().join("dist"),
+        primary_port: 0,
+        standby_port: 0,
+        edge_port: 0,
+        api_log: Some(folder.join("api.log")),
+    })?;
+    println!(
+        "drill: {} shoppers for {} s, seed {}, through {} (API logs: {})",
+        args.shoppers,
+        args.duration,
+        args.seed,
+        stack.site,
+        folder.join("api.log").display()
+    );
+
+    let http = reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| format!("drill: HTTP client: {e}"))?;
+    let started = Instant::now();
+    let duration = Duration::from_secs(args.duration);
+    let deadline = started + duration;
+    let handle = stack.handle();
+    let shoppers: Vec<_> = (0..args.shoppers)
+        .map(|index| {
+            let client = client::Client::new(http.clone(), &stack.site, started);
+            let shopper = shopper::Shopper::new(index, args.seed, client, started);
+            handle.spawn(shopper.run(deadline))
+        })
+        .collect();
+
+    let mut applied = Vec::new();
+    let mut fault_error = None;
+    for (at, fault) in faults::schedule(duration) {
+        std::thread::sleep((started + at).saturating_duration_since(Instant::now()));
+        let at_ms = started.elapsed().as_millis() as u64;
+        match faults::apply(&mut stack, fault, at_ms) {
+            Ok(()) => applied.push((at_ms, fault)),
+            Err(error) => {
+                fault_error = Some(error);
+                break;
+            }
+        }
+    }
+    let mut results = Vec::new();
+    for task in shoppers {
+        results.push(
+            handle
+                .block_on(task)
+                .map_err(|e| format!("drill: a shopper crashed: {e}"))?,
+        );
+    }
+    let end_ms = started.elapsed().as_millis() as u64;
+    if let Some(error) = fault_error {
+        return Err(format!("drill: a fault could not be applied: {error}"));
+    }
+
+    // The store as it is, read from one region directly (both share it).
+    let store = stack.standby.base.clone();
+    let mut findings = checks::Findings::default();
+    for (index, (_, expected)) in results.iter().enumerate() {
+        let Some(token) = &expected.token else {
+            continue;
+        };
+        let (cart, orders) = handle.block_on(read_store(&http, &store, token))?;
+        let found = checks::compare(index, expected, &cart, &orders);
+        findings.lost_writes += found.lost_writes;
+        findings.duplicate_orders += found.duplicate_orders;
+        findings.details.extend(found.details);
+    }
+    let records: Vec<shopper::Record> = results.into_iter().flat_map(|(r, _)| r).collect();
+    let windows = faults::windows(&applied, end_ms);
+    drop(stack);
+
+    let figures = Figures::of(&records, &windows, &findings);
+    for detail in &findings.details {
+        println!("drill: {detail}");
+    }
+    for record in records.iter().filter(|r| !r.ok) {
+        println!(
+            "drill: failed: shopper {} {} at {:.1} s after {} ms",
+            record.shopper,
+            record.action,
+            record.start_ms as f64 / 1000.0,
+            record.duration_ms
+        );
+    }
+    for (kind, max_ms) in &figures.per_window {
+        println!("drill: {}: slowest action {max_ms} ms", kind.label());
+    }
+    let line = figures.line();
+    let report = folder.join("drill-report.svg");
+    std::fs::write(&report, report::svg(&records, &windows, end_ms, &line))
+        .map_err(|e| format!("cannot write {}: {e}", report.display()))?;
+    println!("drill: report {}", report.display());
+    println!("{line}");
+    let missed = figures.missed();
+    if missed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("drill missed its targets: {}", missed.join(", ")))
+    }
+}
+
+async fn read_store(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> Result<(Cart, Vec<Order>), String> {
+    let get = |path: &str| {
+        http.get(format!("{base}{path}"))
+            .bearer_auth(token)
+            .timeout(Duration::from_secs(10))
+            .send()
+    };
+    let read = |what: &str, e: reqwest::Error| format!("drill: reading the store's {what}: {e}");
+    let cart = get("/cart")
+        .await
+        .map_err(|e| read("cart", e))?
+        .text()
+        .await
+        .map_err(|e| read("cart", e))?;
+    let orders = get("/orders")
+        .await
+        .map_err(|e| read("orders", e))?
+        .text()
+        .await
+        .map_err(|e| read("orders", e))?;
+    Ok((
+        serde_json::from_str(&cart).map_err(|e| format!("drill: the store's cart: {e}"))?,
+        serde_json::from_str(&orders).map_err(|e| format!("drill: the store's orders: {e}"))?,
+    ))
+}
+
+/// The drill's figures and its targets.
+struct Figures {
+    actions: usize,
+    failed: usize,
+    lost_writes: usize,
+    duplicate_orders: usize,
+    /// The slowest action overlapping each fault window with a target, by kind.
+    per_window: Vec<(faults::Kind, u64)>,
+    p99_action_ms: u64,
+}
+
+impl Figures {
+    fn of(
+        records: &[shopper::Record],
+        windows: &[faults::Window],
+        findings: &checks::Findings,
+    ) -> Self {
+        let mut durations: Vec<u64> = records.iter().map(|r| r.duration_ms).collect();
+        durations.sort_unstable();
+        let p99_action_ms = durations
+            .get((durations.len() * 99).div_ceil(100).saturating_sub(1))
+            .copied()
+            .unwrap_or(0);
+        let per_window = windows
+            .iter()
+            .filter(|w| w.kind.target_ms().is_some())
+            .map(|w| {
+                let slowest = records
+                    .iter()
+                    .filter(|r| r.start_ms < w.end_ms && r.start_ms + r.duration_ms > w.start_ms)
+                    .map(|r| r.duration_ms)
+                    .max()
+                    .unwrap_or(0);
+                (w.kind, slowest)
+            })
+            .collect();
+        Figures {
+            actions: records.len(),
+            failed: records.iter().filter(|r| !r.ok).count(),
+            lost_writes: findings.lost_writes,
+            duplicate_orders: findings.duplicate_orders,
+            per_window,
+            p99_action_ms,
+        }
+    }
+
+    fn max_failover_ms(&self) -> u64 {
+        self.per_window.iter().map(|(_, ms)| *ms).max().unwrap_or(0)
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "drill: actions={} failed={} lost_writes={} duplicate_orders={} max_failover_ms={} p99_action_ms={}",
+            self.actions,
+            self.failed,
+            self.lost_writes,
+            self.duplicate_orders,
+            self.max_failover_ms(),
+            self.p99_action_ms
+        )
+    }
+
+    fn missed(&self) -> Vec<String> {
+        let mut missed = Vec::new();
+        for (name, value) in [
+            ("failed", self.failed),
+            ("lost_writes", self.lost_writes),
+            ("duplicate_orders", self.duplicate_orders),
+        ] {
+            if value > 0 {
+                missed.push(format!("{name}={value} (target 0)"));
+            }
+        }
+        if self.actions == 0 {
+            missed.push("no action ran".to_owned());
+        }
+        for (kind, ms) in &self.per_window {
+            if let Some(target) = kind.target_ms() {
+                if *ms > target {
+                    missed.push(format!("{}: {ms} ms (target <= {target})", kind.label()));
+                }
+            }
+        }
+        missed
+    }
+}
+
+/// `cargo xtask test`'s drill: a minute, eight shoppers, every fault.
+pub fn short() -> DrillArgs {
+    DrillArgs {
+        duration: 60,
+        shoppers: 8,
+        seed: 7,
+        skip_build: false,
+    }
+}
