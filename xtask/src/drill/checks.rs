@@ -31,7 +31,8 @@ pub fn compare(shopper: usize, expected: &Expected, cart: &Cart, orders: &[Order
             if want != have {
                 findings.lost_writes += 1;
                 findings.details.push(format!(
-                    "shopper {shopper}: cart line {product}: acknowledged writes make {want}, the store has {have}"
+                    "shopper {shopper} ({}): cart line {product}: acknowledged writes make {want}, the store has {have}",
+                    expected.email
                 ));
             }
         }

@@ -71,8 +71,8 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
     let handle = stack.handle();
     let shoppers: Vec<_> = (0..args.shoppers)
         .map(|index| {
-            let client = client::Client::new(http.clone(), &stack.site, started);
-            let shopper = shopper::Shopper::new(index, args.seed, client, started);
+            let shopper =
+                shopper::Shopper::new(index, args.seed, http.clone(), &stack.site, started);
             handle.spawn(shopper.run(deadline))
         })
         .collect();
@@ -106,15 +106,17 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
     // The store as it is, read from one region directly (both share it).
     let store = stack.standby.base.clone();
     let mut findings = checks::Findings::default();
-    for (index, (_, expected)) in results.iter().enumerate() {
-        let Some(token) = &expected.token else {
-            continue;
-        };
-        let (cart, orders) = handle.block_on(read_store(&http, &store, token))?;
-        let found = checks::compare(index, expected, &cart, &orders);
-        findings.lost_writes += found.lost_writes;
-        findings.duplicate_orders += found.duplicate_orders;
-        findings.details.extend(found.details);
+    for (index, (_, visits)) in results.iter().enumerate() {
+        for expected in visits {
+            let Some(token) = &expected.token else {
+                continue;
+            };
+            let (cart, orders) = handle.block_on(read_store(&http, &store, token))?;
+            let found = checks::compare(index, expected, &cart, &orders);
+            findings.lost_writes += found.lost_writes;
+            findings.duplicate_orders += found.duplicate_orders;
+            findings.details.extend(found.details);
+        }
     }
     let records: Vec<shopper::Record> = results.into_iter().flat_map(|(r, _)| r).collect();
     let windows = faults::windows(&applied, end_ms);

@@ -43,7 +43,10 @@ pub struct Expected {
 
 pub struct Shopper {
     index: usize,
+    seed: u64,
     rng: fastrand::Rng,
+    http: reqwest::Client,
+    site: String,
     client: Client,
     started: Instant,
     records: Vec<Record>,
@@ -52,31 +55,71 @@ pub struct Shopper {
     password: String,
 }
 
+impl Expected {
+    fn new(email: String) -> Self {
+        Expected {
+            email,
+            token: None,
+            cart: BTreeMap::new(),
+            orders: Vec::new(),
+            checkouts: 0,
+            cart_unknown: false,
+        }
+    }
+}
+
 impl Shopper {
-    pub fn new(index: usize, seed: u64, client: Client, started: Instant) -> Self {
+    /// Shopper `index` of the script `seed`, reaching the shop at `site`, on the clock `started`.
+    pub fn new(
+        index: usize,
+        seed: u64,
+        http: reqwest::Client,
+        site: &str,
+        started: Instant,
+    ) -> Self {
         Shopper {
             index,
+            seed,
             rng: fastrand::Rng::with_seed(
                 seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             ),
-            client,
+            client: Client::new(http.clone(), site, started),
+            http,
+            site: site.to_owned(),
             started,
             records: Vec::new(),
             products: Vec::new(),
-            expected: Expected {
-                email: format!("shopper{index}.seed{seed}@drill.example"),
-                token: None,
-                cart: BTreeMap::new(),
-                orders: Vec::new(),
-                checkouts: 0,
-                cart_unknown: false,
-            },
+            expected: Expected::new(String::new()),
             password: format!("drill-password-{index}-{seed}"),
         }
     }
 
-    /// Shops until `deadline`; returns what happened and what the store must hold.
-    pub async fn run(mut self, deadline: Instant) -> (Vec<Record>, Expected) {
+    /// Shops until `deadline`, one visit after another: each visit is a new browser (a fresh
+    /// failover state) and a new account, so every fault meets shoppers who have not seen it yet.
+    /// Returns every action and, per visit, what the store must hold.
+    pub async fn run(mut self, deadline: Instant) -> (Vec<Record>, Vec<Expected>) {
+        let mut visits = Vec::new();
+        let mut visit = 0;
+        while Instant::now() < deadline {
+            let length = Duration::from_millis(self.rng.u64(8_000..20_000));
+            let end = deadline.min(Instant::now() + length);
+            self.client = Client::new(self.http.clone(), &self.site, self.started);
+            self.products.clear();
+            self.expected = Expected::new(format!(
+                "shopper{}.visit{visit}.seed{}@drill.example",
+                self.index, self.seed
+            ));
+            self.visit(end).await;
+            visits.push(std::mem::replace(
+                &mut self.expected,
+                Expected::new(String::new()),
+            ));
+            visit += 1;
+        }
+        (self.records, visits)
+    }
+
+    async fn visit(&mut self, deadline: Instant) {
         // Arrive, fill a guest cart, sign up, log in, merge the guest cart.
         while self.products.is_empty() && Instant::now() < deadline {
             self.browse().await;
@@ -119,7 +162,6 @@ impl Shopper {
             let think = Duration::from_millis(self.rng.u64(100..400));
             tokio::time::sleep(think).await;
         }
-        (self.records, self.expected)
     }
 
     fn pick_product(&mut self) -> Option<Uuid> {
