@@ -132,6 +132,10 @@ pub fn test() -> Result<(), String> {
                     .args(["--test", "--test-concurrency=1", "e2e/"])
                     .env("UNISHOP_API_BIN", target_dir().join("debug/unishop-api"))
                     .env("UNISHOP_DIST", root.join("dist"))
+                    .env(
+                        "UNISHOP_XTASK_BIN",
+                        std::env::current_exe().unwrap_or_else(|_| "xtask".into()),
+                    )
                     .current_dir(&root),
                 |line| counts.read(line),
             )

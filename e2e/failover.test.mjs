@@ -1,0 +1,147 @@
+// The shopper does not notice the primary region failing: against the local two-region stack, a
+// logged-in shopper with a cart keeps shopping and checks out while us-east-1 is killed, frozen,
+// or dies with "Place order" in flight; exactly one order exists; the header says us-west-1 and a
+// calm notice says the standby serves; once us-east-1 is back and the probe period has passed,
+// answers come from us-east-1 again.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launchBrowser } from './support/stack.mjs';
+import { startTwoRegions } from './support/regions.mjs';
+
+// The storefront stays on the standby 30 s before it probes the primary (crates/failover).
+const BACK_ON_PRIMARY_MS = 90_000;
+
+let browser;
+let products;
+
+before(async () => {
+  browser = await launchBrowser();
+});
+
+after(() => browser?.close());
+
+let emailCounter = 0;
+const freshEmail = () => `failover${Date.now()}${emailCounter++}@example.com`;
+
+async function withStack(body) {
+  const stack = await startTwoRegions();
+  try {
+    products ??= await (await fetch(`${stack.site.url}/api/unicorns/`)).json();
+    await body(stack);
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function signUpWithCart(page, site) {
+  await page.goto(`${site.url}/signup`);
+  await page.getByLabel('Email').fill(freshEmail());
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByRole('button', { name: 'Log out' }).waitFor();
+  await addToCart(page, site, products[0]);
+  await page.getByTestId('region-badge').filter({ hasText: 'us-east-1' }).waitFor();
+}
+
+async function addToCart(page, site, product) {
+  // Through the shop's own links, never a reload: the page keeps its failover state.
+  await page.getByRole('link', { name: 'Products', exact: true }).click();
+  await page.getByRole('link', { name: product.name, exact: true }).click();
+  await page.getByRole('heading', { name: product.name }).waitFor();
+  await page.getByRole('button', { name: 'Add to cart' }).click();
+  await page.getByTestId('announcer').filter({ hasText: `Added ${product.name}` }).waitFor();
+}
+
+async function checkOut(page, site, { beforeClick, whileInFlight } = {}) {
+  await page.getByRole('link', { name: /^Cart/ }).click();
+  await page.getByRole('link', { name: 'Check out' }).click();
+  await page.getByLabel('Full name').fill('Ada Lovelace');
+  await page.getByLabel('Address', { exact: true }).fill('12 St James Square');
+  await page.getByLabel('City').fill('London');
+  await page.getByLabel('Postal code').fill('SW1Y 4JH');
+  await page.getByLabel('Country').fill('United Kingdom');
+  await page.getByRole('button', { name: 'Continue to review' }).click();
+  await page.waitForURL(/\/checkout\/review$/);
+  await page.getByTestId('review-total').waitFor();
+  await beforeClick?.();
+  const placing = page.getByRole('button', { name: 'Place order' }).click();
+  await whileInFlight?.();
+  await placing;
+  await page.getByRole('heading', { name: 'Order confirmed' }).waitFor({ timeout: 20_000 });
+}
+
+async function expectServedByStandby(page) {
+  await page.getByTestId('region-badge').filter({ hasText: 'us-west-1' }).waitFor();
+  await page.getByTestId('standby-notice').waitFor();
+  assert.match(await page.getByTestId('standby-notice').innerText(), /standby region/);
+}
+
+async function expectOneOrder(page) {
+  await page.getByRole('link', { name: 'Orders', exact: true }).click();
+  await page.getByTestId('order-summary').first().waitFor();
+  assert.equal(await page.getByTestId('order-summary').count(), 1, 'exactly one order');
+}
+
+/** Keeps clicking through the shop (no reload) until answers come from us-east-1 again. */
+async function expectBackOnPrimary(page) {
+  const deadline = Date.now() + BACK_ON_PRIMARY_MS;
+  while (Date.now() < deadline) {
+    await page.getByRole('link', { name: 'Orders', exact: true }).click();
+    await page.getByTestId('order-summary').first().waitFor();
+    if ((await page.getByTestId('region-badge').innerText()) === 'us-east-1') break;
+    await page.getByRole('link', { name: 'Products', exact: true }).click();
+    await page.waitForTimeout(2_000);
+  }
+  assert.equal(await page.getByTestId('region-badge').innerText(), 'us-east-1');
+  assert.equal(await page.getByTestId('standby-notice').count(), 0, 'the notice is gone');
+}
+
+test('a killed primary: the shopper adds, checks out once on us-west-1, and returns to us-east-1', async () => {
+  await withStack(async (stack) => {
+    const page = await browser.newPage();
+    await signUpWithCart(page, stack.site);
+    await stack.kill();
+    await addToCart(page, stack.site, products[1]);
+    await expectServedByStandby(page);
+    await checkOut(page, stack.site);
+    await expectOneOrder(page);
+    await stack.restart();
+    await expectBackOnPrimary(page);
+    await page.close();
+  });
+});
+
+test('a hung primary: the shopper pays one timeout, checks out once on us-west-1, and returns', async () => {
+  await withStack(async (stack) => {
+    const page = await browser.newPage();
+    await signUpWithCart(page, stack.site);
+    await stack.freeze();
+    await addToCart(page, stack.site, products[1]);
+    await expectServedByStandby(page);
+    await checkOut(page, stack.site);
+    await stack.thaw();
+    await expectOneOrder(page);
+    await expectBackOnPrimary(page);
+    await page.close();
+  });
+});
+
+test('the primary dies with "Place order" in flight: the click places exactly one order', async () => {
+  await withStack(async (stack) => {
+    const page = await browser.newPage();
+    await signUpWithCart(page, stack.site);
+    await checkOut(page, stack.site, {
+      beforeClick: () => stack.freeze(),
+      whileInFlight: async () => {
+        // The order is on its way to the frozen primary; then the primary dies under it.
+        await page.waitForRequest((r) => r.url().endsWith('/api/orders') && r.method() === 'POST');
+        await stack.kill();
+      },
+    });
+    await expectServedByStandby(page);
+    await expectOneOrder(page);
+    await stack.restart();
+    await page.close();
+  });
+});

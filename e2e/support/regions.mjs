@@ -1,0 +1,57 @@
+// The local two-region stack for the failover specs: us-east-1 and us-west-1 on one store behind
+// the local edge, started by `xtask stack` (the same code as `cargo xtask dev --two-regions` and
+// `cargo xtask drill`), with its faults driven through xtask's standard input.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+
+const xtask = process.env.UNISHOP_XTASK_BIN;
+const dist = process.env.UNISHOP_DIST;
+
+/** Starts the stack; resolves once both regions and the edge listen. */
+export async function startTwoRegions() {
+  if (!xtask || !dist) {
+    throw new Error('set UNISHOP_XTASK_BIN (the xtask binary) and UNISHOP_DIST (the release build); `cargo xtask test` does');
+  }
+  const folder = mkdtempSync(path.join(tmpdir(), 'unishop-regions-'));
+  // The API's debug build, as the other specs use (the drill runs the release build).
+  const child = spawn(xtask, ['stack', '--debug', '--dist', dist, '--folder', folder], {
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const answers = [];
+  const addresses = new Promise((resolve, reject) => {
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.startsWith('{')) resolve(JSON.parse(line));
+      else if (line === 'ok' || line.startsWith('error: ')) answers.shift()?.(line);
+    });
+    child.once('exit', (code) => reject(new Error(`xtask stack ended (${code}) before listening`)));
+  });
+  const info = await addresses;
+  const command = async (text) => {
+    const answer = new Promise((resolve) => answers.push(resolve));
+    child.stdin.write(`${text}\n`);
+    const line = await answer;
+    if (line !== 'ok') throw new Error(`xtask stack: ${text}: ${line}`);
+  };
+  return {
+    site: { url: info.site },
+    /** us-east-1 directly, not through the edge. */
+    primary: info.primary,
+    standby: info.standby,
+    kill: () => command('kill'),
+    restart: () => command('restart'),
+    freeze: () => command('freeze'),
+    thaw: () => command('thaw'),
+    activeRegion: (region) => command(`active ${region}`),
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdin.end();
+      await exited;
+      rmSync(folder, { recursive: true, force: true });
+    },
+  };
+}
