@@ -290,6 +290,19 @@ mod tests {
         Failover::new(P, true)
     }
 
+    /// One call that finds the primary refusing and the standby answering, at `now`.
+    fn fail_over(f: &mut Failover, now: u64) {
+        assert_eq!(
+            run(
+                f,
+                true,
+                now,
+                &[Outcome::Unreachable, Outcome::Answered(200)]
+            ),
+            [Base::Primary, Base::Standby]
+        );
+    }
+
     /// Runs one call whose attempts end as `outcomes` says, returning the bases tried.
     fn run(f: &mut Failover, retry_safe: bool, now: u64, outcomes: &[Outcome]) -> Vec<Base> {
         let mut call = f.begin(retry_safe, now);
@@ -427,12 +440,7 @@ mod tests {
     #[test]
     fn when_the_stay_is_over_one_caller_probes_while_calls_still_go_to_the_standby() {
         let mut f = client();
-        run(
-            &mut f,
-            true,
-            0,
-            &[Outcome::Unreachable, Outcome::Answered(200)],
-        );
+        fail_over(&mut f, 0);
         let first = f.begin(true, 30_000);
         assert_eq!(first.attempt.base, Base::Standby);
         assert_eq!(
@@ -451,12 +459,7 @@ mod tests {
     #[test]
     fn a_healthy_probe_returns_the_client_to_the_primary() {
         let mut f = client();
-        run(
-            &mut f,
-            true,
-            0,
-            &[Outcome::Unreachable, Outcome::Answered(200)],
-        );
+        fail_over(&mut f, 0);
         f.begin(true, 30_000);
         f.probe_done(probe_healthy(Outcome::Answered(200)), 30_050);
         assert_eq!(f.mode(), Mode::OnPrimary);
@@ -471,12 +474,7 @@ mod tests {
             Outcome::Answered(503),
         ] {
             let mut f = client();
-            run(
-                &mut f,
-                true,
-                0,
-                &[Outcome::Unreachable, Outcome::Answered(200)],
-            );
+            fail_over(&mut f, 0);
             f.begin(true, 30_000);
             f.probe_done(probe_healthy(outcome), 32_000);
             assert_eq!(f.mode(), Mode::OnStandby { since_ms: 32_000 });
@@ -488,12 +486,7 @@ mod tests {
     #[test]
     fn a_probe_that_never_reports_is_given_up_and_another_is_asked_for() {
         let mut f = client();
-        run(
-            &mut f,
-            true,
-            0,
-            &[Outcome::Unreachable, Outcome::Answered(200)],
-        );
+        fail_over(&mut f, 0);
         assert!(f.begin(true, 30_000).probe.is_some());
         assert_eq!(f.begin(true, 33_999).probe, None);
         assert!(f.begin(true, 34_000).probe.is_some());
@@ -503,20 +496,16 @@ mod tests {
     #[test]
     fn a_probe_result_after_the_client_moved_on_changes_nothing() {
         let mut f = client();
-        run(
-            &mut f,
-            true,
-            0,
-            &[Outcome::Unreachable, Outcome::Answered(200)],
-        );
+        fail_over(&mut f, 0);
         f.begin(true, 30_000);
         // The standby fails and the primary answers the retry: back on the primary.
-        run(
+        let tried = run(
             &mut f,
             true,
             30_010,
             &[Outcome::Unreachable, Outcome::Answered(200)],
         );
+        assert_eq!(tried, [Base::Standby, Base::Primary]);
         assert_eq!(f.mode(), Mode::OnPrimary);
         f.probe_done(false, 30_020);
         assert_eq!(f.mode(), Mode::OnPrimary);
@@ -525,12 +514,7 @@ mod tests {
     #[test]
     fn a_failing_standby_sends_the_call_to_the_primary_which_then_serves() {
         let mut f = client();
-        run(
-            &mut f,
-            true,
-            0,
-            &[Outcome::Unreachable, Outcome::Answered(200)],
-        );
+        fail_over(&mut f, 0);
         let tried = run(
             &mut f,
             true,
@@ -544,12 +528,7 @@ mod tests {
     #[test]
     fn a_failing_standby_alone_does_not_move_the_client() {
         let mut f = client();
-        run(
-            &mut f,
-            true,
-            0,
-            &[Outcome::Unreachable, Outcome::Answered(200)],
-        );
+        fail_over(&mut f, 0);
         run(&mut f, false, 100, &[Outcome::Unreachable]);
         assert_eq!(f.mode(), Mode::OnStandby { since_ms: 0 });
     }
@@ -567,12 +546,7 @@ mod tests {
     fn a_late_failure_of_a_call_sent_before_the_failover_does_not_restart_the_stay() {
         let mut f = client();
         let mut early = f.begin(true, 0);
-        run(
-            &mut f,
-            true,
-            100,
-            &[Outcome::Unreachable, Outcome::Answered(200)],
-        );
+        fail_over(&mut f, 100);
         assert_eq!(f.settle(&mut early, Outcome::TimedOut, 4_500), Next::Retry);
         assert_eq!(f.mode(), Mode::OnStandby { since_ms: 100 });
     }
@@ -581,12 +555,7 @@ mod tests {
     fn a_late_success_of_a_call_sent_before_the_failover_does_not_end_it() {
         let mut f = client();
         let mut early = f.begin(true, 0);
-        run(
-            &mut f,
-            true,
-            100,
-            &[Outcome::Unreachable, Outcome::Answered(200)],
-        );
+        fail_over(&mut f, 100);
         assert_eq!(
             f.settle(&mut early, Outcome::Answered(200), 200),
             Next::Done

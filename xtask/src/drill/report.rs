@@ -65,7 +65,10 @@ pub fn svg(records: &[Record], windows: &[Window], end_ms: u64, figures: &str) -
         );
         tick += if y_max > 4_000.0 { 1_000.0 } else { 500.0 };
     }
-    let step_s = ((x_max / 1000.0 / 10.0).ceil()).max(1.0);
+    let step_s = [5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0]
+        .into_iter()
+        .find(|step| x_max / 1000.0 / step <= 12.0)
+        .unwrap_or(600.0);
     let mut second = 0.0;
     while second * 1000.0 <= x_max {
         let _ = writeln!(
