@@ -56,3 +56,100 @@ pub fn compare(shopper: usize, expected: &Expected, cart: &Cart, orders: &[Order
     }
     findings
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use unishop_model::{CartItem, ShippingAddress};
+
+    use super::*;
+
+    fn expected(cart: &[(u128, u32)], orders: &[u128], checkouts: usize) -> Expected {
+        Expected {
+            email: "a@drill.example".to_owned(),
+            token: Some("t".to_owned()),
+            cart: cart
+                .iter()
+                .map(|(id, q)| (Uuid::from_u128(*id), *q))
+                .collect::<BTreeMap<_, _>>(),
+            orders: orders.iter().map(|id| Uuid::from_u128(*id)).collect(),
+            checkouts,
+            cart_unknown: false,
+        }
+    }
+
+    fn cart(lines: &[(u128, u32)]) -> Cart {
+        Cart::new(
+            lines
+                .iter()
+                .map(|(id, quantity)| CartItem {
+                    uuid: Uuid::from_u128(*id),
+                    name: "x".to_owned(),
+                    price_cents: 100,
+                    quantity: *quantity,
+                    line_total_cents: 100 * i64::from(*quantity),
+                })
+                .collect(),
+        )
+    }
+
+    fn order(id: u128) -> Order {
+        Order {
+            id: Uuid::from_u128(id),
+            items: Vec::new(),
+            total_cents: 0,
+            created_at: String::new(),
+            region: "us-east-1".to_owned(),
+            shipping: ShippingAddress {
+                name: "n".to_owned(),
+                line1: "l".to_owned(),
+                line2: None,
+                city: "c".to_owned(),
+                postal_code: "p".to_owned(),
+                country: "US".to_owned(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_store_matching_the_acknowledged_writes_has_no_findings() {
+        let found = compare(
+            0,
+            &expected(&[(1, 2)], &[9], 1),
+            &cart(&[(1, 2)]),
+            &[order(9)],
+        );
+        assert_eq!((found.lost_writes, found.duplicate_orders), (0, 0));
+    }
+
+    #[test]
+    fn a_doubled_merge_a_lost_line_and_a_missing_order_are_each_counted() {
+        let found = compare(
+            0,
+            &expected(&[(1, 2), (2, 1)], &[9], 1),
+            &cart(&[(1, 4)]),
+            &[],
+        );
+        assert_eq!(found.lost_writes, 3);
+        assert_eq!(found.details.len(), 3);
+    }
+
+    #[test]
+    fn orders_beyond_one_per_checkout_key_are_duplicates() {
+        let found = compare(
+            0,
+            &expected(&[], &[9], 1),
+            &cart(&[]),
+            &[order(9), order(8)],
+        );
+        assert_eq!(found.duplicate_orders, 1);
+    }
+
+    #[test]
+    fn a_cart_whose_last_write_went_unanswered_is_not_compared() {
+        let mut e = expected(&[(1, 2)], &[], 0);
+        e.cart_unknown = true;
+        assert_eq!(compare(0, &e, &cart(&[(1, 3)]), &[]).lost_writes, 0);
+    }
+}
