@@ -13,7 +13,9 @@ const RIGHT: f64 = 20.0;
 const TOP: f64 = 70.0;
 const BOTTOM: f64 = 40.0;
 /// More points than this are thinned (fast actions only), to keep the file small.
-const MAX_POINTS: usize = 3_000;
+const MAX_POINTS: usize = 1_500;
+/// Answered by us-east-1, by us-west-1, failed.
+const COLOURS: [&str; 3] = ["#1f77b4", "#ff7f0e", "#d62728"];
 
 pub fn svg(records: &[Record], windows: &[Window], end_ms: u64, figures: &str) -> String {
     let slowest = records.iter().map(|r| r.duration_ms).max().unwrap_or(0);
@@ -87,13 +89,15 @@ pub fn svg(records: &[Record], windows: &[Window], end_ms: u64, figures: &str) -
         TOP + plot_h / 2.0,
         TOP + plot_h / 2.0
     );
-    // Points: every slow or failed action, the fast ones thinned evenly.
+    // Points: every slow or failed action, the fast ones thinned evenly; one path of round dots
+    // per colour keeps the file small.
     let fast = records
         .iter()
         .filter(|r| r.ok && r.duration_ms < 500)
         .count();
     let keep_every = (fast / MAX_POINTS.max(1)).max(1);
     let mut seen_fast = 0;
+    let mut dots = [String::new(), String::new(), String::new()];
     for record in records {
         if record.ok && record.duration_ms < 500 {
             seen_fast += 1;
@@ -101,26 +105,31 @@ pub fn svg(records: &[Record], windows: &[Window], end_ms: u64, figures: &str) -
                 continue;
             }
         }
-        let colour = match (record.ok, record.region.as_deref()) {
-            (false, _) => "#d62728",
-            (true, Some("us-west-1")) => "#ff7f0e",
-            _ => "#1f77b4",
+        let series = match (record.ok, record.region.as_deref()) {
+            (false, _) => 2,
+            (true, Some("us-west-1")) => 1,
+            _ => 0,
         };
-        let _ = writeln!(
-            out,
-            r#"<circle cx="{:.1}" cy="{:.1}" r="1.6" fill="{colour}"/>"#,
+        let _ = write!(
+            dots[series],
+            "M{:.0} {:.0}h0",
             x(record.start_ms as f64),
             y(record.duration_ms as f64)
         );
     }
+    for (path, colour) in dots.iter().zip(COLOURS) {
+        if !path.is_empty() {
+            let _ = writeln!(
+                out,
+                r#"<path d="{path}" stroke="{colour}" stroke-width="3.2" stroke-linecap="round"/>"#
+            );
+        }
+    }
     let legend_y = 56.0;
-    for (i, (colour, label)) in [
-        ("#1f77b4", "answered by us-east-1"),
-        ("#ff7f0e", "answered by us-west-1"),
-        ("#d62728", "failed"),
-    ]
-    .iter()
-    .enumerate()
+    for (i, (colour, label)) in COLOURS
+        .iter()
+        .zip(["answered by us-east-1", "answered by us-west-1", "failed"])
+        .enumerate()
     {
         let lx = LEFT + i as f64 * 190.0;
         let _ = writeln!(
@@ -170,13 +179,9 @@ mod tests {
             end_ms: 800,
         }];
         let svg = svg(&records, &windows, 1_000, "drill: actions=3 <x>");
-        assert_eq!(
-            svg.matches("<circle").count(),
-            3 + 3,
-            "three points and three legend dots"
-        );
-        assert!(svg.contains("#ff7f0e\"/>"));
-        assert!(svg.contains("#d62728\"/>"));
+        assert_eq!(svg.matches("h0").count(), 3, "one dot per action");
+        assert_eq!(svg.matches("<path").count(), 3, "one path per colour");
+        assert!(svg.contains(r##"stroke="#d62728""##));
         assert!(svg.contains("primary frozen"));
         assert!(svg.contains("drill: actions=3 &lt;x&gt;"));
         assert!(svg.trim_end().ends_with("</svg>"));
