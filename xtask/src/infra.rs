@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Instant;
 
 use crate::process::{command_line, spawn_error, tail};
-use std::time::Instant;
 
 /// Versions `setup_infra_tools` installs (and `check_infra` expects).
 pub const CFN_GUARD_VERSION: &str = "3.2.1";
@@ -365,7 +365,7 @@ pub fn setup_infra_tools() -> Result<(), String> {
         let started = Instant::now();
         let mut cmd = Command::new("python3");
         cmd.args(["-m", "pip", "install", "--quiet", requirement]);
-        run_visible(&mut cmd)?;
+        crate::process::run(&mut cmd)?;
         let version = pip_installed_version(dist).unwrap_or_else(|| "?".to_string());
         if let Some(command) = command.filter(|c| !command_exists(c)) {
             return Err(format!(
@@ -396,7 +396,7 @@ pub fn setup_infra_tools() -> Result<(), String> {
         CFN_GUARD_VERSION,
         "--locked",
     ]);
-    run_visible(&mut cmd)?;
+    crate::process::run(&mut cmd)?;
     match cfn_guard_version() {
         Some(v) if v == CFN_GUARD_VERSION => {
             println!(
@@ -408,20 +408,6 @@ pub fn setup_infra_tools() -> Result<(), String> {
         other => Err(format!(
             "cargo installed cfn-guard but `cfn-guard --version` says {other:?}; is ~/.cargo/bin on PATH?"
         )),
-    }
-}
-
-/// Runs a command with inherited output (so long installs show progress).
-fn run_visible(cmd: &mut Command) -> Result<(), String> {
-    let line = command_line(cmd);
-    let status = cmd
-        .stdin(Stdio::null())
-        .status()
-        .map_err(|e| spawn_error(&cmd.get_program().to_string_lossy(), &line, &e))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{line}` failed ({status})"))
     }
 }
 

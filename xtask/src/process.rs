@@ -33,20 +33,14 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| repo_root().join("target"))
 }
 
-/// A command line as a person would type it, for messages.
-pub fn describe(command: &Command) -> String {
-    let mut words = vec![command.get_program().to_string_lossy().into_owned()];
-    words.extend(command.get_args().map(|a| a.to_string_lossy().into_owned()));
-    words.join(" ")
-}
-
 /// Runs a command to completion, its output going straight to the terminal.
 pub fn run(command: &mut Command) -> Result<(), String> {
-    let line = describe(command);
+    let line = command_line(command);
     println!("  $ {line}");
     let status = command
+        .stdin(Stdio::null())
         .status()
-        .map_err(|e| format!("cannot start `{line}`: {e}"))?;
+        .map_err(|e| spawn_error(&command.get_program().to_string_lossy(), &line, &e))?;
     if status.success() {
         Ok(())
     } else {
@@ -57,7 +51,7 @@ pub fn run(command: &mut Command) -> Result<(), String> {
 /// Runs a command, echoing its output as it comes and handing every line (stdout and stderr) to
 /// `on_line`, for commands whose output says how many tests ran.
 pub fn run_watching(command: &mut Command, mut on_line: impl FnMut(&str)) -> Result<(), String> {
-    let line = describe(command);
+    let line = command_line(command);
     println!("  $ {line}");
     let mut child = command
         .stdout(Stdio::piped())
@@ -132,7 +126,7 @@ pub struct Service {
 impl Service {
     pub fn spawn(name: &'static str, command: &mut Command) -> Result<Self, String> {
         use std::os::unix::process::CommandExt;
-        let line = describe(command);
+        let line = command_line(command);
         println!("  $ {line} &");
         let child = command
             .process_group(0)
