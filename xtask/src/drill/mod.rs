@@ -128,11 +128,14 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
     }
     for record in records.iter().filter(|r| !r.ok) {
         println!(
-            "drill: failed: shopper {} {} at {:.1} s after {} ms",
+            "drill: failed: shopper {} {} at {:.1} s after {} ms: {}",
             record.shopper,
             record.action,
             record.start_ms as f64 / 1000.0,
-            record.duration_ms
+            record.duration_ms,
+            record
+                .status
+                .map_or("no answer".to_owned(), |s| format!("answered {s}"))
         );
     }
     for (kind, max_ms) in &figures.per_window {

@@ -162,6 +162,7 @@ mod tests {
             start_ms,
             duration_ms,
             region: Some(region.to_owned()),
+            status: Some(200),
             ok,
         }
     }

@@ -25,6 +25,8 @@ pub struct Record {
     pub duration_ms: u64,
     /// The region that answered, when one did.
     pub region: Option<String>,
+    /// The final answer's status; none when no answer came.
+    pub status: Option<u16>,
     pub ok: bool,
 }
 
@@ -201,6 +203,7 @@ impl Shopper {
             start_ms: start.as_millis() as u64,
             duration_ms: duration.as_millis() as u64,
             region: answer.as_ref().and_then(|a| a.region.clone()),
+            status: answer.as_ref().map(|a| a.status),
             ok: answer.as_ref().is_some_and(Answer::ok),
         });
         answer
