@@ -35,7 +35,7 @@ impl Base {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Policy {
     /// One attempt on the primary base. Above CloudFront's primary origin timeouts (connect 1 s +
-    /// read 3 s), so that behind CloudFront the origin group fails a read over before the client
+    /// read 2 s), so that behind CloudFront the origin group fails a read over before the client
     /// gives up, and above a Lambda cold start (about 1 to 2 s with the database connection).
     pub primary_budget_ms: u32,
     /// One attempt on the standby base: longer, because a standby that has been idle cold-starts
@@ -52,10 +52,10 @@ impl Policy {
     /// The defaults for a deployment of Lambdas behind CloudFront (and for the local two-region
     /// stack, whose edge uses CloudFront's timeouts).
     pub const DEFAULT: Policy = Policy {
-        primary_budget_ms: 4_500,
+        primary_budget_ms: 3_500,
         standby_budget_ms: 8_000,
         stay_on_standby_ms: 30_000,
-        probe_budget_ms: 4_500,
+        probe_budget_ms: 3_500,
     };
 
     /// The time budget of one attempt on `base`.
@@ -577,8 +577,8 @@ mod tests {
     #[test]
     fn the_defaults_fit_cloudfront_and_a_cold_start() {
         let d = Policy::default();
-        // CloudFront's primary API origin: 1 s to connect, 3 s to answer (infra/templates/edge.yaml).
-        assert!(d.primary_budget_ms > 1_000 + 3_000);
+        // CloudFront's primary API origin: 1 s to connect, 2 s to answer (infra/templates/edge.yaml).
+        assert!(d.primary_budget_ms > 1_000 + 2_000);
         assert!(d.standby_budget_ms >= d.primary_budget_ms);
         assert!(d.stay_on_standby_ms >= 10 * u64::from(d.primary_budget_ms) / 2);
         assert_eq!(d.budget(Base::Standby), d.standby_budget_ms);

@@ -31,11 +31,11 @@ pub struct OriginTimeouts {
     pub read: Duration,
 }
 
-/// `edge.yaml`'s `api-us-east-1` origin: `ConnectionTimeout: 1`, `OriginReadTimeout: 3`
+/// `edge.yaml`'s `api-us-east-1` origin: `ConnectionTimeout: 1`, `OriginReadTimeout: 2`
 /// (`ConnectionAttempts: 1`).
 pub const PRIMARY_TIMEOUTS: OriginTimeouts = OriginTimeouts {
     connect: Duration::from_secs(1),
-    read: Duration::from_secs(3),
+    read: Duration::from_secs(2),
 };
 
 /// `edge.yaml`'s `api-us-west-1` origin: `ConnectionTimeout: 2`, `OriginReadTimeout: 6`.
