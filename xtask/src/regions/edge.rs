@@ -11,7 +11,8 @@
 //! | anything else | | a file of `dist/`, else `index.html` (the single page's routes) |
 //!
 //! Each origin has CloudFront's timeouts from `edge.yaml` ([`PRIMARY_TIMEOUTS`],
-//! [`STANDBY_TIMEOUTS`]), so the local stack costs a shopper what the deployed one does.
+//! [`STANDBY_TIMEOUTS`]; the read timeout here bounds the whole exchange), so the local stack costs
+//! a shopper what the deployed one does.
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -52,13 +53,13 @@ struct Origin {
     region: &'static str,
     base: String,
     client: reqwest::Client,
+    read_timeout: Duration,
 }
 
 impl Origin {
     fn new(region: &'static str, base: String, timeouts: OriginTimeouts) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
-            .read_timeout(timeouts.read)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("edge: cannot build an HTTP client: {e}"))?;
@@ -66,6 +67,7 @@ impl Origin {
             region,
             base,
             client,
+            read_timeout: timeouts.read,
         })
     }
 }
@@ -225,7 +227,9 @@ async fn send_or_fail(origin: &Origin, forward: &Forward) -> Response {
     }
 }
 
-/// Sends the request to one origin with that origin's timeouts.
+/// Sends the request to one origin with that origin's timeouts. When the answer is late the
+/// viewer gets its 504, but the request itself runs on to its end, as a Lambda does after
+/// CloudFront gives up on it: the API process never sees its request cancelled halfway.
 async fn send(origin: &Origin, forward: &Forward) -> Result<Response, OriginFailure> {
     let url = format!("{}{}", origin.base, forward.path_and_query);
     let mut request = origin
@@ -237,17 +241,19 @@ async fn send(origin: &Origin, forward: &Forward) -> Result<Response, OriginFail
             request = request.header(name, value);
         }
     }
-    let failure = |e: reqwest::Error| {
-        if e.is_timeout() {
-            OriginFailure::TimedOut
-        } else {
-            OriginFailure::Unreachable
-        }
+    let exchange = tokio::spawn(async move {
+        let answer = request.send().await?;
+        let status = answer.status();
+        let headers = answer.headers().clone();
+        let body = answer.bytes().await?;
+        Ok::<_, reqwest::Error>((status, headers, body))
+    });
+    let (status, headers, body) = match tokio::time::timeout(origin.read_timeout, exchange).await {
+        Ok(Ok(Ok(answer))) => answer,
+        Ok(Ok(Err(e))) if e.is_timeout() => return Err(OriginFailure::TimedOut),
+        Ok(_) => return Err(OriginFailure::Unreachable),
+        Err(_) => return Err(OriginFailure::TimedOut),
     };
-    let answer = request.send().await.map_err(failure)?;
-    let status = answer.status();
-    let headers = answer.headers().clone();
-    let body = answer.bytes().await.map_err(failure)?;
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     for (name, value) in &headers {
