@@ -30,9 +30,16 @@ pub fn compare(shopper: usize, expected: &Expected, cart: &Cart, orders: &[Order
             let have = store.get(product).copied().unwrap_or(0);
             if want != have {
                 findings.lost_writes += 1;
+                let history: Vec<&str> = expected
+                    .writes
+                    .iter()
+                    .filter(|w| w.contains(&product.to_string()))
+                    .map(String::as_str)
+                    .collect();
                 findings.details.push(format!(
-                    "shopper {shopper} ({}): cart line {product}: acknowledged writes make {want}, the store has {have}",
-                    expected.email
+                    "shopper {shopper} ({}): cart line {product}: acknowledged writes make {want}, the store has {have}; writes: {}",
+                    expected.email,
+                    history.join(", ")
                 ));
             }
         }
@@ -76,6 +83,7 @@ mod tests {
             orders: orders.iter().map(|id| Uuid::from_u128(*id)).collect(),
             checkouts,
             cart_unknown: false,
+            writes: Vec::new(),
         }
     }
 

@@ -41,6 +41,9 @@ pub struct Expected {
     pub checkouts: usize,
     /// A write failed without an answer and nothing read the cart since: the cart is not checked.
     pub cart_unknown: bool,
+    /// Every write the shopper sent, in order, with whether it was acknowledged, for the report
+    /// of a line that differs.
+    pub writes: Vec<String>,
 }
 
 pub struct Shopper {
@@ -66,6 +69,7 @@ impl Expected {
             orders: Vec::new(),
             checkouts: 0,
             cart_unknown: false,
+            writes: Vec::new(),
         }
     }
 }
@@ -298,7 +302,9 @@ impl Shopper {
                 true,
             )
             .await;
-        if self.acknowledged(&answer) {
+        let acknowledged = self.acknowledged(&answer);
+        self.note_write(action, &lines, acknowledged);
+        if acknowledged {
             for line in lines {
                 *self.expected.cart.entry(line.uuid).or_insert(0) += line.quantity;
             }
@@ -323,7 +329,9 @@ impl Shopper {
                 true,
             )
             .await;
-        if self.acknowledged(&answer) {
+        let acknowledged = self.acknowledged(&answer);
+        self.note_write("PUT", &[CartLine { uuid, quantity }], acknowledged);
+        if acknowledged {
             self.expected.cart.insert(uuid, quantity);
         }
     }
@@ -336,7 +344,9 @@ impl Shopper {
         let answer = self
             .act("remove", Method::DELETE, &path, None, None, true)
             .await;
-        if self.acknowledged(&answer) {
+        let acknowledged = self.acknowledged(&answer);
+        self.note_write("DELETE", &[CartLine { uuid, quantity: 0 }], acknowledged);
+        if acknowledged {
             self.expected.cart.remove(&uuid);
         }
     }
@@ -374,7 +384,27 @@ impl Shopper {
                 .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned))
                 .and_then(|id| id.parse::<Uuid>().ok());
             self.expected.orders.extend(id);
-            self.expected.cart.clear();
+            let emptied: Vec<CartLine> = std::mem::take(&mut self.expected.cart)
+                .into_iter()
+                .map(|(uuid, quantity)| CartLine { uuid, quantity })
+                .collect();
+            self.note_write("check out", &emptied, true);
+        }
+    }
+
+    fn note_write(&mut self, what: &str, lines: &[CartLine], acknowledged: bool) {
+        let at = self.started.elapsed().as_secs_f64();
+        for line in lines {
+            self.expected.writes.push(format!(
+                "{at:.1}s {what} {} {}{}",
+                line.uuid,
+                line.quantity,
+                if acknowledged {
+                    ""
+                } else {
+                    " (not acknowledged)"
+                }
+            ));
         }
     }
 
