@@ -1,13 +1,18 @@
 //! Every HTTP call of the storefront: where the API is, JSON in and out, tokens, idempotency keys,
 //! timeouts, falling back to the standby base, and turning failures into messages a shopper can
-//! act on. Pages ask this module for data and never build URLs themselves.
+//! act on. Pages ask this module for data and never build URLs themselves. The transport is
+//! gloo-net; bodies are read as text and parsed by [`crate::json`].
 //!
 //! The same calls work against our API and against a backend that speaks only the legacy
 //! contract; which one answered is learnt at login (a legacy login returns no token).
 
-use std::sync::{Arc, Mutex};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
+use futures::future::{FutureExt, LocalBoxFuture, Shared};
+use gloo_net::http::{Method, RequestBuilder};
 use leptos::prelude::*;
+use send_wrapper::SendWrapper;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use unishop_model::{
@@ -16,9 +21,9 @@ use unishop_model::{
     SignupRequest, User, IDEMPOTENCY_KEY_HEADER, REGION_HEADER,
 };
 use uuid::Uuid;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Headers, RequestCache, RequestInit, Response};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{AbortController, AbortSignal, RequestCache};
 
 use crate::config::{ApiConfig, ConfigError};
 use crate::session::{Backend, StoredSession};
@@ -43,6 +48,9 @@ pub enum ApiError {
     },
     #[error("The shop sent an answer this page cannot read.")]
     Unreadable,
+    /// The page that asked was left before the answer came; nobody is waiting for it.
+    #[error("The page was left before the shop answered.")]
+    Aborted,
 }
 
 impl ApiError {
@@ -82,21 +90,24 @@ struct LoginAnswer {
 
 /// One call: method, path below the API base, and what goes with it.
 struct Call<'a> {
-    method: &'static str,
+    method: Method,
     path: String,
     body: Option<String>,
     token: Option<&'a str>,
     idempotency_key: Option<&'a str>,
+    /// Aborts the call when it fires (the page that asked went away); writes never take one.
+    abort: Option<&'a AbortSignal>,
 }
 
 impl<'a> Call<'a> {
-    fn new(method: &'static str, path: impl Into<String>) -> Self {
+    fn new(method: Method, path: impl Into<String>) -> Self {
         Call {
             method,
             path: path.into(),
             body: None,
             token: None,
             idempotency_key: None,
+            abort: None,
         }
     }
 
@@ -114,58 +125,133 @@ impl<'a> Call<'a> {
         self.idempotency_key = Some(key);
         self
     }
+
+    fn aborted_by(mut self, signal: Option<&'a AbortSignal>) -> Self {
+        self.abort = signal;
+        self
+    }
+}
+
+type Pending<T> = Shared<LocalBoxFuture<'static, Result<T, ApiError>>>;
+
+/// A value fetched once per page load and shared by every caller, also by those who ask while it
+/// is still on its way; after a failure the next caller fetches it again.
+struct Once<T: 'static>(SendWrapper<Rc<RefCell<Option<Pending<T>>>>>);
+
+impl<T: 'static> Clone for Once<T> {
+    fn clone(&self) -> Self {
+        Once(self.0.clone())
+    }
+}
+
+impl<T: Clone + 'static> Once<T> {
+    fn new() -> Self {
+        Once(SendWrapper::new(Rc::new(RefCell::new(None))))
+    }
+
+    async fn get(
+        &self,
+        fetch: impl FnOnce() -> LocalBoxFuture<'static, Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        let pending = self
+            .0
+            .borrow_mut()
+            .get_or_insert_with(|| fetch().shared())
+            .clone();
+        let result = pending.clone().await;
+        if result.is_err() {
+            let mut slot = self.0.borrow_mut();
+            if slot.as_ref().is_some_and(|p| p.ptr_eq(&pending)) {
+                *slot = None;
+            }
+        }
+        result
+    }
 }
 
 /// The API client, shared through context.
 #[derive(Clone)]
 pub struct Api {
-    config: Arc<Mutex<Option<ApiConfig>>>,
-    catalogue: Arc<Mutex<Option<Vec<Product>>>>,
+    config: Once<ApiConfig>,
+    catalogue: Once<Vec<Product>>,
     /// The region that served the latest response (the configured one until a response names it).
     pub region: RwSignal<Option<String>>,
+    /// The token of the latest call the API refused with 401: the session it belongs to is over.
+    pub refused_token: RwSignal<Option<String>>,
+    /// On a page's copy ([`Api::for_page`]): fires when the page goes away.
+    page: Option<SendWrapper<AbortSignal>>,
 }
 
 impl Api {
     pub fn new() -> Self {
         Self {
-            config: Arc::new(Mutex::new(None)),
-            catalogue: Arc::new(Mutex::new(None)),
+            config: Once::new(),
+            catalogue: Once::new(),
             region: RwSignal::new(None),
+            refused_token: RwSignal::new(None),
+            page: None,
         }
+    }
+
+    /// A copy of the client for the page being built: the page's own reads (orders, status) are
+    /// aborted when the current reactive owner (the page) is cleaned up. Writes, and what the
+    /// whole app shares (config, catalogue, cart), are never aborted.
+    pub fn for_page(&self) -> Api {
+        let Ok(controller) = AbortController::new() else {
+            return self.clone();
+        };
+        let page = Api {
+            page: Some(SendWrapper::new(controller.signal())),
+            ..self.clone()
+        };
+        let controller = SendWrapper::new(controller);
+        on_cleanup(move || controller.abort());
+        page
+    }
+
+    fn page_signal(&self) -> Option<&AbortSignal> {
+        self.page.as_deref()
     }
 
     /// The deployment's `config.json`, fetched once per page load (again after a failure).
     pub async fn config(&self) -> Result<ApiConfig, ApiError> {
-        if let Some(config) = self.config.lock().ok().and_then(|c| c.clone()) {
-            return Ok(config);
-        }
-        // Absolute, so that a deep link such as /product/x still finds the site's own file.
-        let answer = fetch(&Request::get("/config.json", RequestCache::NoCache)).await?;
-        if !answer.is_success() {
-            return Err(ConfigError::Malformed(format!("answered {}", answer.status)).into());
-        }
-        let config = ApiConfig::parse(&answer.body)?;
-        if self.region.get_untracked().is_none() && !config.region.is_empty() {
-            self.region.set(Some(config.region.clone()));
-        }
-        if let Ok(mut cached) = self.config.lock() {
-            *cached = Some(config.clone());
-        }
-        Ok(config)
+        let region = self.region;
+        self.config
+            .get(|| {
+                async move {
+                    // Absolute, so that a deep link such as /product/x still finds the site's own
+                    // file. The default cache mode lets index.html's preload of it be used.
+                    let answer =
+                        fetch(&Request::get("/config.json", RequestCache::Default), None).await?;
+                    if !answer.is_success() {
+                        return Err(
+                            ConfigError::Malformed(format!("answered {}", answer.status)).into(),
+                        );
+                    }
+                    let config = ApiConfig::parse(&answer.body)?;
+                    if region.get_untracked().is_none() && !config.region.is_empty() {
+                        region.set(Some(config.region.clone()));
+                    }
+                    Ok(config)
+                }
+                .boxed_local()
+            })
+            .await
     }
 
     // ----- catalogue -----
 
     /// The whole catalogue, fetched once per page load (again after a failure).
     pub async fn products(&self) -> Result<Vec<Product>, ApiError> {
-        if let Some(products) = self.catalogue.lock().ok().and_then(|c| c.clone()) {
-            return Ok(products);
-        }
-        let products: Vec<Product> = self.json(Call::new("GET", "/unicorns/")).await?;
-        if let Ok(mut cached) = self.catalogue.lock() {
-            *cached = Some(products.clone());
-        }
-        Ok(products)
+        let api = Api {
+            page: None,
+            ..self.clone()
+        };
+        self.catalogue
+            .get(|| {
+                async move { api.json(Call::new(Method::GET, "/unicorns/")).await }.boxed_local()
+            })
+            .await
     }
 
     /// One product, or `None` when the catalogue has no such uuid.
@@ -177,13 +263,14 @@ impl Api {
 
     /// Creates an account (a legacy backend ignores the password).
     pub async fn signup(&self, request: &SignupRequest) -> Result<User, ApiError> {
-        self.json(Call::new("POST", "/user").json(request)).await
+        self.json(Call::new(Method::POST, "/user").json(request))
+            .await
     }
 
     /// Logs in; a response without a token means the backend speaks only the legacy contract.
     pub async fn login(&self, request: &LoginRequest) -> Result<StoredSession, ApiError> {
         let answer: LoginAnswer = self
-            .json(Call::new("POST", "/user/login").json(request))
+            .json(Call::new(Method::POST, "/user/login").json(request))
             .await?;
         let user = User {
             uuid: answer.uuid,
@@ -213,13 +300,15 @@ impl Api {
     pub async fn cart(&self, session: &StoredSession) -> Result<Vec<CartLine>, ApiError> {
         match session.backend {
             Backend::Unishop => {
-                let cart: Cart = self.json(Call::new("GET", "/cart").auth(session)).await?;
+                let cart: Cart = self
+                    .json(Call::new(Method::GET, "/cart").auth(session))
+                    .await?;
                 Ok(lines_of(&cart))
             }
             Backend::Legacy => {
                 let path = format!("/unicorns/basket/{}", session.user.uuid);
                 // The legacy Lambda answers `null` for a user without a basket.
-                let basket: Option<Basket> = self.json(Call::new("GET", path)).await?;
+                let basket: Option<Basket> = self.json(Call::new(Method::GET, path)).await?;
                 Ok(basket
                     .map(|b| {
                         b.unicorns
@@ -244,14 +333,48 @@ impl Api {
     ) -> Result<Vec<CartLine>, ApiError> {
         match session.backend {
             Backend::Unishop => {
-                let call = Call::new("PUT", format!("/cart/items/{product}"))
+                let call = Call::new(Method::PUT, format!("/cart/items/{product}"))
                     .auth(session)
                     .json(&SetQuantity { quantity });
                 Ok(lines_of(&self.json::<Cart>(call).await?))
             }
             Backend::Legacy => {
-                self.legacy_basket_change("POST", session, product).await?;
+                self.legacy_basket_change(Method::POST, session, product)
+                    .await?;
                 self.cart(session).await
+            }
+        }
+    }
+
+    /// Adds `quantity` of a product to the server cart. Our API sums on its side (the merge
+    /// route, held at 99 per line), so an add never overwrites what the page has not seen yet;
+    /// `key` makes a retry on the standby count once. Returns the cart and whether the line was
+    /// held at the maximum. A legacy basket holds each product once.
+    pub async fn add(
+        &self,
+        session: &StoredSession,
+        product: Uuid,
+        quantity: u32,
+        key: &str,
+    ) -> Result<(Vec<CartLine>, bool), ApiError> {
+        match session.backend {
+            Backend::Unishop => {
+                let call = Call::new(Method::POST, "/cart/merge")
+                    .auth(session)
+                    .idempotency_key(key)
+                    .json(&MergeRequest {
+                        items: vec![CartLine {
+                            uuid: product,
+                            quantity,
+                        }],
+                    });
+                let merged: MergeResult = self.json(call).await?;
+                Ok((lines_of(&merged.cart), merged.capped.contains(&product)))
+            }
+            Backend::Legacy => {
+                self.legacy_basket_change(Method::POST, session, product)
+                    .await?;
+                Ok((self.cart(session).await?, false))
             }
         }
     }
@@ -263,11 +386,12 @@ impl Api {
     ) -> Result<Vec<CartLine>, ApiError> {
         match session.backend {
             Backend::Unishop => {
-                let call = Call::new("DELETE", format!("/cart/items/{product}")).auth(session);
+                let call =
+                    Call::new(Method::DELETE, format!("/cart/items/{product}")).auth(session);
                 Ok(lines_of(&self.json::<Cart>(call).await?))
             }
             Backend::Legacy => {
-                self.legacy_basket_change("DELETE", session, product)
+                self.legacy_basket_change(Method::DELETE, session, product)
                     .await?;
                 self.cart(session).await
             }
@@ -283,17 +407,18 @@ impl Api {
     ) -> Result<(Vec<CartLine>, Vec<Uuid>), ApiError> {
         match session.backend {
             Backend::Unishop => {
-                let call = Call::new("POST", "/cart/merge")
-                    .auth(session)
-                    .json(&MergeRequest {
-                        items: lines.to_vec(),
-                    });
+                let call =
+                    Call::new(Method::POST, "/cart/merge")
+                        .auth(session)
+                        .json(&MergeRequest {
+                            items: lines.to_vec(),
+                        });
                 let merged: MergeResult = self.json(call).await?;
                 Ok((lines_of(&merged.cart), merged.unknown))
             }
             Backend::Legacy => {
                 for line in lines {
-                    self.legacy_basket_change("POST", session, line.uuid)
+                    self.legacy_basket_change(Method::POST, session, line.uuid)
                         .await?;
                 }
                 Ok((self.cart(session).await?, Vec::new()))
@@ -303,7 +428,7 @@ impl Api {
 
     async fn legacy_basket_change(
         &self,
-        method: &'static str,
+        method: Method,
         session: &StoredSession,
         product: Uuid,
     ) -> Result<(), ApiError> {
@@ -325,7 +450,7 @@ impl Api {
         shipping: ShippingAddress,
         idempotency_key: &str,
     ) -> Result<Order, ApiError> {
-        let call = Call::new("POST", "/orders")
+        let call = Call::new(Method::POST, "/orders")
             .auth(session)
             .idempotency_key(idempotency_key)
             .json(&PlaceOrder { shipping });
@@ -333,12 +458,17 @@ impl Api {
     }
 
     pub async fn orders(&self, session: &StoredSession) -> Result<Vec<Order>, ApiError> {
-        self.json(Call::new("GET", "/orders").auth(session)).await
+        let call = Call::new(Method::GET, "/orders")
+            .auth(session)
+            .aborted_by(self.page_signal());
+        self.json(call).await
     }
 
     pub async fn order(&self, session: &StoredSession, id: Uuid) -> Result<Order, ApiError> {
-        self.json(Call::new("GET", format!("/orders/{id}")).auth(session))
-            .await
+        let call = Call::new(Method::GET, format!("/orders/{id}"))
+            .auth(session)
+            .aborted_by(self.page_signal());
+        self.json(call).await
     }
 
     // ----- status -----
@@ -354,10 +484,13 @@ impl Api {
         }
         let mut answers = Vec::new();
         for (label, url) in bases {
-            let answer = fetch(&Request::get(&url, RequestCache::NoStore))
-                .await
-                .and_then(Answer::success)
-                .and_then(|body| decode::<Health>(&body));
+            let answer = fetch(
+                &Request::get(&url, RequestCache::NoStore),
+                self.page_signal(),
+            )
+            .await
+            .and_then(Answer::success)
+            .and_then(|body| decode::<Health>(&body));
             answers.push((label, answer));
         }
         Ok(answers)
@@ -369,21 +502,25 @@ impl Api {
         decode(&self.call(call).await?)
     }
 
-    /// Sends a call to the primary base and, when that fails for want of a server, to the
-    /// standby base with the same idempotency key, so a retried write is applied once. Returns
-    /// the body of the successful answer.
+    /// Sends a call to the bases [`attempt_url`] names, in turn, with the same idempotency key
+    /// each time, so a retried write is applied once. Returns the body of the successful answer.
+    /// A 401 to a call that carried a token ends that session ([`Api::refused_token`]).
     async fn call(&self, call: Call<'_>) -> Result<String, ApiError> {
         let config = self.config().await?;
-        let first = self.send_to(&config.url(&call.path), &call).await;
-        let result = match (&first, config.standby_url(&call.path)) {
-            (Err(error), Some(standby)) if error.is_outage() => self.send_to(&standby, &call).await,
-            _ => first,
-        };
-        if let Err(ApiError::Unreachable | ApiError::TimedOut) = result {
-            // The next attempt (Retry) fetches the catalogue again rather than trusting a cache.
-            if let Ok(mut cached) = self.catalogue.lock() {
-                *cached = None;
+        let mut failure = None;
+        let mut attempt = 0;
+        let result = loop {
+            let Some(url) = attempt_url(&config, &call.path, attempt, failure.as_ref()) else {
+                break Err(failure.unwrap_or(ApiError::Unreachable));
+            };
+            match self.send_to(&url, &call).await {
+                Ok(body) => break Ok(body),
+                Err(error) => failure = Some(error),
             }
+            attempt += 1;
+        };
+        if let (Err(ApiError::Rejected { status: 401, .. }), Some(token)) = (&result, call.token) {
+            self.refused_token.set(Some(token.to_owned()));
         }
         result
     }
@@ -400,13 +537,16 @@ impl Api {
         if call.body.is_some() {
             headers.push(("Content-Type", "application/json"));
         }
-        let answer = fetch(&Request {
-            url,
-            method: call.method,
-            headers,
-            body: call.body.as_deref(),
-            cache: RequestCache::Default,
-        })
+        let answer = fetch(
+            &Request {
+                url,
+                method: call.method.clone(),
+                headers,
+                body: call.body.as_deref(),
+                cache: RequestCache::Default,
+            },
+            call.abort,
+        )
         .await?;
         self.note_region(answer.region.as_deref());
         answer.success()
@@ -418,6 +558,22 @@ impl Api {
                 self.region.set(Some(region.to_owned()));
             }
         }
+    }
+}
+
+/// The failover policy, whole: the URL that attempt number `attempt` (from 0) of a call to `path`
+/// goes to, given how the previous attempt failed, or `None` to stop there. The primary base
+/// first; after an outage there (no answer, or a 5xx) the standby base, once.
+fn attempt_url(
+    config: &ApiConfig,
+    path: &str,
+    attempt: u32,
+    previous: Option<&ApiError>,
+) -> Option<String> {
+    match (attempt, previous) {
+        (0, _) => Some(config.url(path)),
+        (1, Some(error)) if error.is_outage() => config.standby_url(path),
+        _ => None,
     }
 }
 
@@ -437,10 +593,10 @@ fn lines_of(cart: &Cart) -> Vec<CartLine> {
         .collect()
 }
 
-/// One HTTP request, as the browser's `fetch` takes it.
+/// One HTTP request.
 struct Request<'a> {
     url: &'a str,
-    method: &'static str,
+    method: Method,
     headers: Vec<(&'static str, &'a str)>,
     body: Option<&'a str>,
     cache: RequestCache,
@@ -450,7 +606,7 @@ impl<'a> Request<'a> {
     fn get(url: &'a str, cache: RequestCache) -> Self {
         Request {
             url,
-            method: "GET",
+            method: Method::GET,
             headers: Vec::new(),
             body: None,
             cache,
@@ -480,47 +636,116 @@ impl Answer {
     }
 }
 
-/// Sends one request through the browser's `fetch`, giving up after [`TIMEOUT_MS`].
-async fn fetch(request: &Request<'_>) -> Result<Answer, ApiError> {
-    let timeout = AbortSignal::timeout_with_u32(TIMEOUT_MS);
-    // Until a response arrives, a failure (a header the browser will not send, a lost
-    // connection, the timeout) means no server answered: worth asking the standby.
-    let unreachable = |_: JsValue| {
-        if timeout.aborted() {
+/// Aborts one request after [`TIMEOUT_MS`] or when `page` fires, whichever comes first, and
+/// says afterwards which it was. A timer and a listener rather than `AbortSignal.timeout` and
+/// `AbortSignal.any`, which older browsers lack.
+struct Deadline {
+    controller: AbortController,
+    timer: Option<(i32, Closure<dyn FnMut()>)>,
+    timed_out: Rc<Cell<bool>>,
+    page: Option<(AbortSignal, Closure<dyn FnMut()>)>,
+}
+
+impl Deadline {
+    fn start(page: Option<&AbortSignal>) -> Option<Deadline> {
+        let controller = AbortController::new().ok()?;
+        let window = web_sys::window()?;
+        let timed_out = Rc::new(Cell::new(false));
+        let on_timeout = Closure::<dyn FnMut()>::new({
+            let controller = controller.clone();
+            let timed_out = timed_out.clone();
+            move || {
+                timed_out.set(true);
+                controller.abort();
+            }
+        });
+        let timer = window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(
+                on_timeout.as_ref().unchecked_ref(),
+                TIMEOUT_MS as i32,
+            )
+            .ok()
+            .map(|id| (id, on_timeout));
+        let page = page.map(|signal| {
+            if signal.aborted() {
+                controller.abort();
+            }
+            let on_abort = Closure::<dyn FnMut()>::new({
+                let controller = controller.clone();
+                move || controller.abort()
+            });
+            let _ =
+                signal.add_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+            (signal.clone(), on_abort)
+        });
+        Some(Deadline {
+            controller,
+            timer,
+            timed_out,
+            page,
+        })
+    }
+
+    fn signal(&self) -> AbortSignal {
+        self.controller.signal()
+    }
+
+    /// Why a request that failed before its answer was complete did so.
+    fn failure(&self, answered: bool) -> ApiError {
+        if self.page.as_ref().is_some_and(|(page, _)| page.aborted()) {
+            ApiError::Aborted
+        } else if answered {
+            // The server has answered: the write may have been applied, so this must not send the
+            // call to the standby.
+            ApiError::Unreadable
+        } else if self.timed_out.get() {
             ApiError::TimedOut
         } else {
+            // A header the browser will not send, a lost connection: no server answered, worth
+            // asking the standby.
             ApiError::Unreachable
         }
-    };
-    let headers = Headers::new().map_err(unreachable)?;
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if let (Some(window), Some((id, _))) = (web_sys::window(), &self.timer) {
+            window.clear_timeout_with_handle(*id);
+        }
+        if let Some((page, on_abort)) = &self.page {
+            let _ = page
+                .remove_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+        }
+    }
+}
+
+/// Sends one request with gloo-net, giving up after [`TIMEOUT_MS`] or when `page` fires.
+async fn fetch(request: &Request<'_>, page: Option<&AbortSignal>) -> Result<Answer, ApiError> {
+    let deadline = Deadline::start(page).ok_or(ApiError::Unreachable)?;
+    let signal = deadline.signal();
+    let mut builder = RequestBuilder::new(request.url)
+        .method(request.method.clone())
+        .cache(request.cache)
+        .abort_signal(Some(&signal));
     for (name, value) in &request.headers {
-        headers.set(name, value).map_err(unreachable)?;
+        builder = builder.header(name, value);
     }
-    let init = RequestInit::new();
-    init.set_method(request.method);
-    init.set_headers(&headers);
-    init.set_cache(request.cache);
-    init.set_signal(Some(&timeout));
-    if let Some(body) = request.body {
-        init.set_body(&JsValue::from_str(body));
+    let built = match request.body {
+        Some(body) => builder.body(body),
+        None => builder.build(),
+    };
+    let response = match built {
+        Ok(built) => built.send().await,
+        Err(error) => Err(error),
     }
-    let window = web_sys::window().ok_or(ApiError::Unreachable)?;
-    let response: Response = JsFuture::from(window.fetch_with_str_and_init(request.url, &init))
-        .await
-        .map_err(unreachable)?
-        .unchecked_into();
-    let region = response.headers().get(REGION_HEADER).ok().flatten();
-    // From here on the server has answered. A body that cannot be read (the connection dropped,
-    // or the time ran out, mid-body) must not send the call to the standby: the write may have
-    // been applied already.
-    let text = response.text().map_err(|_| ApiError::Unreadable)?;
-    let body = JsFuture::from(text)
-        .await
-        .map_err(|_| ApiError::Unreadable)?;
+    .map_err(|_| deadline.failure(false))?;
+    let region = response.headers().get(REGION_HEADER);
+    let body = response.text().await.map_err(|_| deadline.failure(true))?;
     Ok(Answer {
         status: response.status(),
         region,
-        body: body.as_string().unwrap_or_default(),
+        body,
     })
 }
 
@@ -561,4 +786,58 @@ pub(crate) fn sentence(text: &str) -> String {
         out.push('.');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(standby: Option<&str>) -> ApiConfig {
+        ApiConfig {
+            host: "/api".to_owned(),
+            region: "us-east-1".to_owned(),
+            standby_host: standby.map(str::to_owned),
+        }
+    }
+
+    fn refused(status: u16) -> ApiError {
+        ApiError::Rejected {
+            status,
+            detail: String::new(),
+            fields: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_call_goes_to_the_primary_then_once_to_the_standby_after_an_outage() {
+        let both = config(Some("/api-standby"));
+        assert_eq!(
+            attempt_url(&both, "/cart", 0, None).as_deref(),
+            Some("/api/cart")
+        );
+        for outage in [ApiError::Unreachable, ApiError::TimedOut, refused(503)] {
+            assert_eq!(
+                attempt_url(&both, "/cart", 1, Some(&outage)).as_deref(),
+                Some("/api-standby/cart"),
+                "{outage:?}"
+            );
+            assert_eq!(attempt_url(&both, "/cart", 2, Some(&outage)), None);
+        }
+        for answer in [
+            refused(401),
+            refused(422),
+            ApiError::Unreadable,
+            ApiError::Aborted,
+        ] {
+            assert_eq!(
+                attempt_url(&both, "/cart", 1, Some(&answer)),
+                None,
+                "{answer:?}"
+            );
+        }
+        assert_eq!(
+            attempt_url(&config(None), "/cart", 1, Some(&ApiError::Unreachable)),
+            None
+        );
+    }
 }

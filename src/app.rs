@@ -10,23 +10,46 @@ use crate::pages::not_found::NotFoundPage;
 use crate::pages::orders::{OrderPage, OrdersPage};
 use crate::pages::product::ProductPage;
 use crate::pages::status::StatusPage;
-use crate::router::{Location, Route};
+use crate::router::{encode_component, Location, Route};
 use crate::state::Shop;
+
+/// Starts the storefront: the requests the first page needs go out before anything is built,
+/// then the app is mounted.
+pub fn start() {
+    let api = Api::new();
+    let prefetch = api.clone();
+    // Leptos's executor is set up by the mount below: this runs on wasm-bindgen's directly.
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(error) = prefetch.config().await {
+            leptos::logging::warn!("config.json: {error}");
+            return;
+        }
+        if first_page_needs_catalogue() {
+            // Kept by the client: the page's own call picks up this answer.
+            let _ = prefetch.products().await;
+        }
+    });
+    leptos::mount::mount_to_body(move || view! { <App api /> });
+}
+
+/// Whether the page being loaded shows products (catalogue, product, cart, review).
+fn first_page_needs_catalogue() -> bool {
+    let path = web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_default();
+    matches!(
+        Route::parse(&path),
+        Route::Catalogue | Route::Product(_) | Route::Cart | Route::Review
+    )
+}
 
 /// The whole storefront: shared state, the header, and one page per route.
 #[component]
-pub fn App() -> impl IntoView {
-    let api = Api::new();
-    // The header shows the configured region before any page has called the API.
-    let preload = api.clone();
-    leptos::task::spawn_local(async move {
-        if let Err(error) = preload.config().await {
-            leptos::logging::warn!("config.json: {error}");
-        }
-    });
+pub fn App(api: Api) -> impl IntoView {
     let shop = Shop::restore(api.clone());
     let location = Location::install();
-    provide_context(api);
+    end_refused_sessions(&api, shop, location);
+    provide_context(api.clone());
     provide_context(shop);
     provide_context(location);
     let route = Memo::new(move |_| location.route());
@@ -36,7 +59,12 @@ pub fn App() -> impl IntoView {
         <main id="main" tabindex="-1">
             {move || {
                 let route = route.get();
-                untrack(move || page(route))
+                // Each page gets a client whose reads are aborted when the page goes away.
+                let api = api.for_page();
+                untrack(move || {
+                    provide_context(api);
+                    page(route)
+                })
             }}
         </main>
         <div class="visually-hidden" aria-live="polite" role="status" data-testid="announcer">
@@ -46,6 +74,21 @@ pub fn App() -> impl IntoView {
             <p>"The Unicorn Shop · every unicorn drawn by hand for this shop · " <a href="/status">"Service status"</a></p>
         </footer>
     }
+}
+
+/// When the API refuses the current session's token (expired, revoked, key rotated), ends the
+/// session and takes the shopper to log in, then back to where they were.
+fn end_refused_sessions(api: &Api, shop: Shop, location: Location) {
+    let refused = api.refused_token;
+    Effect::new(move |_| {
+        let Some(token) = refused.get() else {
+            return;
+        };
+        if untrack(|| shop.end_session(&token)) {
+            let here = location.path_and_query();
+            location.navigate(&format!("/login?next={}", encode_component(&here)));
+        }
+    });
 }
 
 /// The page a route shows.

@@ -42,12 +42,22 @@ pub fn Header() -> impl IntoView {
                     <li>
                         <a href="/cart" class="cart-link">
                             "Cart "
-                            <span class="cart-count" data-testid="cart-count">{move || shop.count()}</span>
+                            <span class="cart-count" data-testid="cart-count">{move || cart_count(shop)}</span>
                             <span class="visually-hidden">" items"</span>
                         </a>
                     </li>
                 </ul>
             </nav>
         </header>
+    }
+}
+
+/// The header's count: "…" while the server cart is on its way, never a count of an empty cart
+/// that is not known to be empty.
+fn cart_count(shop: Shop) -> String {
+    if shop.cart_loading.get() {
+        "…".to_owned()
+    } else {
+        shop.count().to_string()
     }
 }

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 #[component]
 pub fn NotFoundPage() -> impl IntoView {
     view! {
+        {crate::router::set_title("Page not found")}
         <h1 class="page-title" tabindex="-1">"Page not found"</h1>
         <p>"There is nothing at this address. The unicorns are all in the catalogue."</p>
         <p><a href="/">"Back to the catalogue"</a></p>
