@@ -49,7 +49,7 @@ async function measure(browser, url) {
     resources: performance
       .getEntriesByType('resource')
       .filter((r) => !r.name.includes('/images/'))
-      .map((r) => ({ name: new URL(r.name).pathname.replace(/-[0-9a-f]{16}/, ''), start: r.startTime, end: r.responseEnd })),
+      .map((r) => ({ name: new URL(r.name).pathname.replace(/-[0-9a-f]{8,}(?=[._])/, ''), start: r.startTime, end: r.responseEnd })),
   }));
   await page.close();
   return result;
