@@ -13,23 +13,29 @@ use crate::pages::status::StatusPage;
 use crate::router::{encode_component, Location, Route};
 use crate::state::Shop;
 
-/// Starts the storefront: the requests the first page needs go out before anything is built,
-/// then the app is mounted.
+/// Starts the storefront. `config.json` (preloaded by index.html) is read first; then the
+/// catalogue request goes out, and only then is the app built, so the API works on the catalogue
+/// while the page mounts. Tasks run in the order they are spawned.
 pub fn start() {
     let api = Api::new();
-    let prefetch = api.clone();
-    // Leptos's executor is set up by the mount below: this runs on wasm-bindgen's directly.
+    // Leptos's executor is set up by the mount: until then, wasm-bindgen's runs the tasks.
     wasm_bindgen_futures::spawn_local(async move {
-        if let Err(error) = prefetch.config().await {
-            leptos::logging::warn!("config.json: {error}");
-            return;
+        match api.config().await {
+            Ok(_) if first_page_needs_catalogue() => {
+                let prefetch = api.clone();
+                // Kept by the client: the page's own call picks up this answer.
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = prefetch.products().await;
+                });
+            }
+            Ok(_) => {}
+            // The page shows the problem when it asks again.
+            Err(error) => leptos::logging::warn!("config.json: {error}"),
         }
-        if first_page_needs_catalogue() {
-            // Kept by the client: the page's own call picks up this answer.
-            let _ = prefetch.products().await;
-        }
+        wasm_bindgen_futures::spawn_local(async move {
+            leptos::mount::mount_to_body(move || view! { <App api /> });
+        });
     });
-    leptos::mount::mount_to_body(move || view! { <App api /> });
 }
 
 /// Whether the page being loaded shows products (catalogue, product, cart, review).
