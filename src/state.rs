@@ -292,8 +292,9 @@ impl Shop {
         request_animation_frame(move || self.announcement.set(message));
     }
 
+    /// Announces a failure; a 401 ends the session instead, which says so itself.
     fn report(self, error: &ApiError) {
-        if !matches!(error, ApiError::Aborted) {
+        if !matches!(error, ApiError::Aborted) && error.status() != Some(401) {
             self.announce(error.to_string());
         }
     }

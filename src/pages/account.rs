@@ -144,8 +144,8 @@ pub fn LoginPage() -> impl IntoView {
             }
         });
     };
+    set_title("Log in");
     view! {
-        {set_title("Log in")}
         <h1 class="page-title" tabindex="-1">"Log in"</h1>
         <div role="status">
             {move || shop.session_expired.get().then(|| view! {
@@ -230,8 +230,8 @@ pub fn SignupPage() -> impl IntoView {
             }
         });
     };
+    set_title("Create an account");
     view! {
-        {set_title("Create an account")}
         <h1 class="page-title" tabindex="-1">"Create an account"</h1>
         <form class="account-form" on:submit=on_submit novalidate>
             <FormProblem errors />

@@ -22,8 +22,8 @@ pub fn CartPage() -> impl IntoView {
             async move { api.products().await }
         }
     });
+    set_title("Your cart");
     view! {
-        {set_title("Your cart")}
         <h1 class="page-title" tabindex="-1">"Your cart"</h1>
             {move || {
                 let loading = shop.cart_loading.get();

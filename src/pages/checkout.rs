@@ -80,8 +80,8 @@ pub fn ShippingPage() -> impl IntoView {
             }
         }
     };
+    set_title("Checkout: shipping");
     view! {
-        {set_title("Checkout: shipping")}
         <h1 class="page-title" tabindex="-1">"Checkout: shipping"</h1>
         <p class="steps">"Step 1 of 2"</p>
         {move || match blocker.get() {
@@ -187,8 +187,8 @@ pub fn ReviewPage() -> impl IntoView {
             placing.set(false);
         });
     };
+    set_title("Checkout: review");
     view! {
-        {set_title("Checkout: review")}
         <h1 class="page-title" tabindex="-1">"Checkout: review"</h1>
         <p class="steps">"Step 2 of 2"</p>
         {move || match blocker.get() {

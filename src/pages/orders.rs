@@ -33,8 +33,8 @@ pub fn OrdersPage() -> impl IntoView {
             }
         }
     });
+    set_title("Your orders");
     view! {
-        {set_title("Your orders")}
         <h1 class="page-title" tabindex="-1">"Your orders"</h1>
             {move || orders.get().map(|result| match result {
                 Ok(None) => login_prompt(),
@@ -87,7 +87,8 @@ fn OrderDetail(order: Order) -> impl IntoView {
     let shop = expect_context::<Shop>();
     let shipping = order.shipping.clone();
     // Headed as a confirmation right after checkout; any other visit shows a past order.
-    let heading = if shop.placed_order.get_untracked() == Some(order.id) {
+    let confirmed = shop.placed_order.get_untracked() == Some(order.id);
+    let heading = if confirmed {
         "Order confirmed".to_owned()
     } else {
         format!("Order of {}", order_date(&order))
@@ -95,7 +96,7 @@ fn OrderDetail(order: Order) -> impl IntoView {
     set_title(&heading);
     view! {
         <h1 class="page-title" tabindex="-1">{heading}</h1>
-        <p>"Order " <code data-testid="order-id">{order.id.to_string()}</code>
+        <p>{confirmed.then_some("Thank you! ")} "Order " <code data-testid="order-id">{order.id.to_string()}</code>
            {format!(" was placed on {} in region {}.", order.created_at.replace('T', " ").get(..16).unwrap_or(&order.created_at), order.region)}</p>
         <ul class="review-lines">
             {order.items.into_iter().map(|item| view! {

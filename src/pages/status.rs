@@ -13,8 +13,8 @@ pub fn StatusPage() -> impl IntoView {
         let api = api.clone();
         async move { api.health_of_each().await }
     });
+    crate::router::set_title("Service status");
     view! {
-        {crate::router::set_title("Service status")}
         <h1 class="page-title" tabindex="-1">"Service status"</h1>
         <p>"The last answer came from region "
            <strong data-testid="served-region">{move || region.get().unwrap_or_else(|| "unknown".to_owned())}</strong> "."</p>
