@@ -1,6 +1,7 @@
 // The details, against our API in Chromium: page titles, status messages, select values after Back
 // and Forward, focus after a slow navigation, past orders, browsers without `crypto.randomUUID`
-// or `AbortSignal.timeout`, config.json fetched once, and a page's requests aborted when it goes.
+// or `AbortSignal.timeout`, config.json fetched once and never holding the page back, and a
+// page's requests aborted when it goes.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -206,5 +207,28 @@ test("leaving a page aborts the page's requests still on their way", async () =>
   await page.evaluate(() => fetch('/config.json?after-leaving').then((r) => r.text()));
   await marker;
   assert.match(failure, /ABORTED/, 'aborted on leaving, not at the timeout');
+  await page.close();
+});
+
+test('a slow config.json does not keep the page blank: it mounts, then loads when config.json comes', async () => {
+  const page = await browser.newPage();
+  const release = deferred();
+  let requests = 0;
+  await page.route('**/config.json', async (route) => {
+    requests += 1;
+    const response = await route.fetch();
+    await release.promise;
+    await route.fulfill({ response }).catch(() => {});
+  });
+  const failed = [];
+  page.on('requestfailed', (request) => failed.push(request.url()));
+  await page.goto(site.url);
+  await page.getByRole('heading', { name: 'Unicorns for every day' }).waitFor();
+  assert.deepEqual(failed, [], 'the page mounted while config.json was on its way, not after giving up on it');
+  assert.equal(await page.getByTestId('product-card').count(), 0, 'config.json has not come yet');
+  release.resolve();
+  await page.getByTestId('product-card').nth(9).waitFor();
+  await page.getByTestId('region-badge').filter({ hasText: 'us-east-1' }).waitFor();
+  assert.equal(requests, 1, 'one request for config.json: the preload, taken by the app');
   await page.close();
 });

@@ -1,3 +1,6 @@
+use std::pin::pin;
+
+use futures::future::{select, Either};
 use leptos::prelude::*;
 
 use crate::api::Api;
@@ -13,14 +16,28 @@ use crate::pages::status::StatusPage;
 use crate::router::{encode_component, Location, Route};
 use crate::state::Shop;
 
+/// How long the first render waits for `config.json` before mounting without it.
+const CONFIG_GRACE_MS: i32 = 300;
+
 /// Starts the storefront. `config.json` (preloaded by index.html) is read first; then the
 /// catalogue request goes out, and only then is the app built, so the API works on the catalogue
-/// while the page mounts. Tasks run in the order they are spawned.
+/// while the page mounts. A `config.json` slower than [`CONFIG_GRACE_MS`] does not hold the page
+/// back: the app mounts and shows its loading state meanwhile. Tasks run in the order they are
+/// spawned.
 pub fn start() {
     let api = Api::new();
     // Leptos's executor is set up by the mount: until then, wasm-bindgen's runs the tasks.
     wasm_bindgen_futures::spawn_local(async move {
-        match api.config().await {
+        let config = api.config();
+        let grace = sleep(CONFIG_GRACE_MS);
+        let (answer, mounted) = match select(pin!(config), pin!(grace)).await {
+            Either::Left((answer, _)) => (answer, false),
+            Either::Right(((), config)) => {
+                mount(api.clone());
+                (config.await, true)
+            }
+        };
+        match answer {
             Ok(_) if first_page_needs_catalogue() => {
                 let prefetch = api.clone();
                 // Kept by the client: the page's own call picks up this answer.
@@ -32,10 +49,27 @@ pub fn start() {
             // The page shows the problem when it asks again.
             Err(error) => leptos::logging::warn!("config.json: {error}"),
         }
-        wasm_bindgen_futures::spawn_local(async move {
-            leptos::mount::mount_to_body(move || view! { <App api /> });
-        });
+        if !mounted {
+            wasm_bindgen_futures::spawn_local(async move { mount(api) });
+        }
     });
+}
+
+fn mount(api: Api) {
+    leptos::mount::mount_to_body(move || view! { <App api /> });
+}
+
+/// Resolves after `ms` milliseconds (at once if the browser has no timers).
+async fn sleep(ms: i32) {
+    let timer = js_sys::Promise::new(&mut |resolve, _| {
+        let set = web_sys::window().map(|window| {
+            window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+        });
+        if !matches!(set, Some(Ok(_))) {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(timer).await;
 }
 
 /// Whether the page being loaded shows products (catalogue, product, cart, review).
