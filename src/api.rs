@@ -1,13 +1,18 @@
 //! Every HTTP call of the storefront: where the API is, JSON in and out, tokens, idempotency keys,
 //! timeouts, falling back to the standby base, and turning failures into messages a shopper can
-//! act on. Pages ask this module for data and never build URLs themselves.
+//! act on. Pages ask this module for data and never build URLs themselves. The transport is
+//! gloo-net; bodies are read as text and parsed by [`crate::json`].
 //!
 //! The same calls work against our API and against a backend that speaks only the legacy
 //! contract; which one answered is learnt at login (a legacy login returns no token).
 
-use std::sync::{Arc, Mutex};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
+use futures::future::{FutureExt, LocalBoxFuture, Shared};
+use gloo_net::http::{Method, RequestBuilder};
 use leptos::prelude::*;
+use send_wrapper::SendWrapper;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use unishop_failover::{Base, Failover, Next, Outcome, Policy};
@@ -17,9 +22,9 @@ use unishop_model::{
     SignupRequest, User, IDEMPOTENCY_KEY_HEADER, REGION_HEADER,
 };
 use uuid::Uuid;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Headers, RequestCache, RequestInit, Response};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{AbortController, AbortSignal, RequestCache};
 
 use crate::config::{ApiConfig, ConfigError};
 use crate::session::{Backend, StoredSession};
@@ -45,6 +50,9 @@ pub enum ApiError {
     },
     #[error("The shop sent an answer this page cannot read.")]
     Unreadable,
+    /// The page that asked was left before the answer came; nobody is waiting for it.
+    #[error("The page was left before the shop answered.")]
+    Aborted,
 }
 
 impl ApiError {
@@ -55,15 +63,17 @@ impl ApiError {
         }
     }
 
-    /// How an attempt ended, for the failover policy.
-    fn outcome(result: &Result<String, ApiError>) -> Outcome {
-        match result {
+    /// How an attempt ended, for the failover policy; `None` when the page that asked went away,
+    /// which says nothing about the base.
+    fn outcome(result: &Result<String, ApiError>) -> Option<Outcome> {
+        Some(match result {
             Ok(_) => Outcome::Answered(200),
             Err(ApiError::Rejected { status, .. }) => Outcome::Answered(*status),
             Err(ApiError::Unreachable) => Outcome::Unreachable,
             Err(ApiError::TimedOut) => Outcome::TimedOut,
             Err(ApiError::Unreadable | ApiError::Config(_)) => Outcome::BodyLost,
-        }
+            Err(ApiError::Aborted) => return None,
+        })
     }
 }
 
@@ -86,25 +96,29 @@ struct LoginAnswer {
 
 /// One call: method, path below the API base, and what goes with it.
 struct Call<'a> {
-    method: &'static str,
+    method: Method,
     path: String,
     body: Option<String>,
     token: Option<&'a str>,
     idempotency_key: Option<&'a str>,
     /// Sending it twice, to either region, does no more than sending it once.
     retry_safe: bool,
+    /// Aborts the call when it fires (the page that asked went away); writes never take one.
+    abort: Option<&'a AbortSignal>,
 }
 
 impl<'a> Call<'a> {
-    fn new(method: &'static str, path: impl Into<String>) -> Self {
+    fn new(method: Method, path: impl Into<String>) -> Self {
+        // Reads, and PUT and DELETE of a cart line, which set rather than add.
+        let retry_safe = method != Method::POST;
         Call {
             method,
             path: path.into(),
             body: None,
             token: None,
             idempotency_key: None,
-            // Reads, and PUT and DELETE of a cart line, which set rather than add.
-            retry_safe: method != "POST",
+            retry_safe,
+            abort: None,
         }
     }
 
@@ -129,68 +143,143 @@ impl<'a> Call<'a> {
         self.retry_safe = true;
         self
     }
+
+    fn aborted_by(mut self, signal: Option<&'a AbortSignal>) -> Self {
+        self.abort = signal;
+        self
+    }
+}
+
+type Pending<T> = Shared<LocalBoxFuture<'static, Result<T, ApiError>>>;
+
+/// A value fetched once per page load and shared by every caller, also by those who ask while it
+/// is still on its way; after a failure the next caller fetches it again.
+struct Once<T: 'static>(SendWrapper<Rc<RefCell<Option<Pending<T>>>>>);
+
+impl<T: 'static> Clone for Once<T> {
+    fn clone(&self) -> Self {
+        Once(self.0.clone())
+    }
+}
+
+impl<T: Clone + 'static> Once<T> {
+    fn new() -> Self {
+        Once(SendWrapper::new(Rc::new(RefCell::new(None))))
+    }
+
+    async fn get(
+        &self,
+        fetch: impl FnOnce() -> LocalBoxFuture<'static, Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        let pending = self
+            .0
+            .borrow_mut()
+            .get_or_insert_with(|| fetch().shared())
+            .clone();
+        let result = pending.clone().await;
+        if result.is_err() {
+            let mut slot = self.0.borrow_mut();
+            if slot.as_ref().is_some_and(|p| p.ptr_eq(&pending)) {
+                *slot = None;
+            }
+        }
+        result
+    }
 }
 
 /// The API client, shared through context.
 #[derive(Clone)]
 pub struct Api {
-    config: Arc<Mutex<Option<ApiConfig>>>,
-    catalogue: Arc<Mutex<Option<Vec<Product>>>>,
+    config: Once<ApiConfig>,
+    catalogue: Once<Vec<Product>>,
     /// Which base calls go to (created with the config: whether it names a standby).
-    failover: Arc<Mutex<Option<Failover>>>,
+    failover: SendWrapper<Rc<Cell<Option<Failover>>>>,
     /// The region that served the latest response (the configured one until a response names it).
     pub region: RwSignal<Option<String>>,
+    /// The token of the latest call the API refused with 401: the session it belongs to is over.
+    pub refused_token: RwSignal<Option<String>>,
     /// Whether calls are being served from the standby after a failover.
     pub on_standby: RwSignal<bool>,
+    /// On a page's copy ([`Api::for_page`]): fires when the page goes away.
+    page: Option<SendWrapper<AbortSignal>>,
 }
 
 impl Api {
     pub fn new() -> Self {
         Self {
-            config: Arc::new(Mutex::new(None)),
-            catalogue: Arc::new(Mutex::new(None)),
-            failover: Arc::new(Mutex::new(None)),
+            config: Once::new(),
+            catalogue: Once::new(),
+            failover: SendWrapper::new(Rc::new(Cell::new(None))),
             region: RwSignal::new(None),
+            refused_token: RwSignal::new(None),
             on_standby: RwSignal::new(false),
+            page: None,
         }
+    }
+
+    /// A copy of the client for the page being built: the page's own reads (orders, status) are
+    /// aborted when the current reactive owner (the page) is cleaned up. Writes, and what the
+    /// whole app shares (config, catalogue, cart), are never aborted.
+    pub fn for_page(&self) -> Api {
+        let Ok(controller) = AbortController::new() else {
+            return self.clone();
+        };
+        let page = Api {
+            page: Some(SendWrapper::new(controller.signal())),
+            ..self.clone()
+        };
+        let controller = SendWrapper::new(controller);
+        on_cleanup(move || controller.abort());
+        page
+    }
+
+    fn page_signal(&self) -> Option<&AbortSignal> {
+        self.page.as_deref()
     }
 
     /// The deployment's `config.json`, fetched once per page load (again after a failure).
     pub async fn config(&self) -> Result<ApiConfig, ApiError> {
-        if let Some(config) = self.config.lock().ok().and_then(|c| c.clone()) {
-            return Ok(config);
-        }
-        // Absolute, so that a deep link such as /product/x still finds the site's own file.
-        let answer = fetch(
-            &Request::get("/config.json", RequestCache::NoCache),
-            TIMEOUT_MS,
-        )
-        .await?;
-        if !answer.is_success() {
-            return Err(ConfigError::Malformed(format!("answered {}", answer.status)).into());
-        }
-        let config = ApiConfig::parse(&answer.body)?;
-        if self.region.get_untracked().is_none() && !config.region.is_empty() {
-            self.region.set(Some(config.region.clone()));
-        }
-        if let Ok(mut cached) = self.config.lock() {
-            *cached = Some(config.clone());
-        }
-        Ok(config)
+        let region = self.region;
+        self.config
+            .get(|| {
+                async move {
+                    // Absolute, so that a deep link such as /product/x still finds the site's own
+                    // file. The default cache mode lets index.html's preload of it be used.
+                    let answer = fetch(
+                        &Request::get("/config.json", RequestCache::Default),
+                        TIMEOUT_MS,
+                        None,
+                    )
+                    .await?;
+                    if !answer.is_success() {
+                        return Err(
+                            ConfigError::Malformed(format!("answered {}", answer.status)).into(),
+                        );
+                    }
+                    let config = ApiConfig::parse(&answer.body)?;
+                    if region.get_untracked().is_none() && !config.region.is_empty() {
+                        region.set(Some(config.region.clone()));
+                    }
+                    Ok(config)
+                }
+                .boxed_local()
+            })
+            .await
     }
 
     // ----- catalogue -----
 
     /// The whole catalogue, fetched once per page load (again after a failure).
     pub async fn products(&self) -> Result<Vec<Product>, ApiError> {
-        if let Some(products) = self.catalogue.lock().ok().and_then(|c| c.clone()) {
-            return Ok(products);
-        }
-        let products: Vec<Product> = self.json(Call::new("GET", "/unicorns/")).await?;
-        if let Ok(mut cached) = self.catalogue.lock() {
-            *cached = Some(products.clone());
-        }
-        Ok(products)
+        let api = Api {
+            page: None,
+            ..self.clone()
+        };
+        self.catalogue
+            .get(|| {
+                async move { api.json(Call::new(Method::GET, "/unicorns/")).await }.boxed_local()
+            })
+            .await
     }
 
     /// One product, or `None` when the catalogue has no such uuid.
@@ -202,13 +291,18 @@ impl Api {
 
     /// Creates an account (a legacy backend ignores the password).
     pub async fn signup(&self, request: &SignupRequest) -> Result<User, ApiError> {
-        self.json(Call::new("POST", "/user").json(request)).await
+        self.json(Call::new(Method::POST, "/user").json(request))
+            .await
     }
 
     /// Logs in; a response without a token means the backend speaks only the legacy contract.
     pub async fn login(&self, request: &LoginRequest) -> Result<StoredSession, ApiError> {
         let answer: LoginAnswer = self
-            .json(Call::new("POST", "/user/login").json(request).repeatable())
+            .json(
+                Call::new(Method::POST, "/user/login")
+                    .json(request)
+                    .repeatable(),
+            )
             .await?;
         let user = User {
             uuid: answer.uuid,
@@ -238,13 +332,15 @@ impl Api {
     pub async fn cart(&self, session: &StoredSession) -> Result<Vec<CartLine>, ApiError> {
         match session.backend {
             Backend::Unishop => {
-                let cart: Cart = self.json(Call::new("GET", "/cart").auth(session)).await?;
+                let cart: Cart = self
+                    .json(Call::new(Method::GET, "/cart").auth(session))
+                    .await?;
                 Ok(lines_of(&cart))
             }
             Backend::Legacy => {
                 let path = format!("/unicorns/basket/{}", session.user.uuid);
                 // The legacy Lambda answers `null` for a user without a basket.
-                let basket: Option<Basket> = self.json(Call::new("GET", path)).await?;
+                let basket: Option<Basket> = self.json(Call::new(Method::GET, path)).await?;
                 Ok(basket
                     .map(|b| {
                         b.unicorns
@@ -269,14 +365,48 @@ impl Api {
     ) -> Result<Vec<CartLine>, ApiError> {
         match session.backend {
             Backend::Unishop => {
-                let call = Call::new("PUT", format!("/cart/items/{product}"))
+                let call = Call::new(Method::PUT, format!("/cart/items/{product}"))
                     .auth(session)
                     .json(&SetQuantity { quantity });
                 Ok(lines_of(&self.json::<Cart>(call).await?))
             }
             Backend::Legacy => {
-                self.legacy_basket_change("POST", session, product).await?;
+                self.legacy_basket_change(Method::POST, session, product)
+                    .await?;
                 self.cart(session).await
+            }
+        }
+    }
+
+    /// Adds `quantity` of a product to the server cart. Our API sums on its side (the merge
+    /// route, held at 99 per line), so an add never overwrites what the page has not seen yet;
+    /// `key` makes a retry on the standby count once. Returns the cart and whether the line was
+    /// held at the maximum. A legacy basket holds each product once.
+    pub async fn add(
+        &self,
+        session: &StoredSession,
+        product: Uuid,
+        quantity: u32,
+        key: &str,
+    ) -> Result<(Vec<CartLine>, bool), ApiError> {
+        match session.backend {
+            Backend::Unishop => {
+                let call = Call::new(Method::POST, "/cart/merge")
+                    .auth(session)
+                    .idempotency_key(key)
+                    .json(&MergeRequest {
+                        items: vec![CartLine {
+                            uuid: product,
+                            quantity,
+                        }],
+                    });
+                let merged: MergeResult = self.json(call).await?;
+                Ok((lines_of(&merged.cart), merged.capped.contains(&product)))
+            }
+            Backend::Legacy => {
+                self.legacy_basket_change(Method::POST, session, product)
+                    .await?;
+                Ok((self.cart(session).await?, false))
             }
         }
     }
@@ -288,11 +418,12 @@ impl Api {
     ) -> Result<Vec<CartLine>, ApiError> {
         match session.backend {
             Backend::Unishop => {
-                let call = Call::new("DELETE", format!("/cart/items/{product}")).auth(session);
+                let call =
+                    Call::new(Method::DELETE, format!("/cart/items/{product}")).auth(session);
                 Ok(lines_of(&self.json::<Cart>(call).await?))
             }
             Backend::Legacy => {
-                self.legacy_basket_change("DELETE", session, product)
+                self.legacy_basket_change(Method::DELETE, session, product)
                     .await?;
                 self.cart(session).await
             }
@@ -308,17 +439,18 @@ impl Api {
     ) -> Result<(Vec<CartLine>, Vec<Uuid>), ApiError> {
         match session.backend {
             Backend::Unishop => {
-                let call = Call::new("POST", "/cart/merge")
-                    .auth(session)
-                    .json(&MergeRequest {
-                        items: lines.to_vec(),
-                    });
+                let call =
+                    Call::new(Method::POST, "/cart/merge")
+                        .auth(session)
+                        .json(&MergeRequest {
+                            items: lines.to_vec(),
+                        });
                 let merged: MergeResult = self.json(call).await?;
                 Ok((lines_of(&merged.cart), merged.unknown))
             }
             Backend::Legacy => {
                 for line in lines {
-                    self.legacy_basket_change("POST", session, line.uuid)
+                    self.legacy_basket_change(Method::POST, session, line.uuid)
                         .await?;
                 }
                 Ok((self.cart(session).await?, Vec::new()))
@@ -328,7 +460,7 @@ impl Api {
 
     async fn legacy_basket_change(
         &self,
-        method: &'static str,
+        method: Method,
         session: &StoredSession,
         product: Uuid,
     ) -> Result<(), ApiError> {
@@ -354,7 +486,7 @@ impl Api {
         shipping: ShippingAddress,
         idempotency_key: &str,
     ) -> Result<Order, ApiError> {
-        let call = Call::new("POST", "/orders")
+        let call = Call::new(Method::POST, "/orders")
             .auth(session)
             .idempotency_key(idempotency_key)
             .json(&PlaceOrder { shipping });
@@ -362,12 +494,17 @@ impl Api {
     }
 
     pub async fn orders(&self, session: &StoredSession) -> Result<Vec<Order>, ApiError> {
-        self.json(Call::new("GET", "/orders").auth(session)).await
+        let call = Call::new(Method::GET, "/orders")
+            .auth(session)
+            .aborted_by(self.page_signal());
+        self.json(call).await
     }
 
     pub async fn order(&self, session: &StoredSession, id: Uuid) -> Result<Order, ApiError> {
-        self.json(Call::new("GET", format!("/orders/{id}")).auth(session))
-            .await
+        let call = Call::new(Method::GET, format!("/orders/{id}"))
+            .auth(session)
+            .aborted_by(self.page_signal());
+        self.json(call).await
     }
 
     // ----- status -----
@@ -383,10 +520,14 @@ impl Api {
         }
         let mut answers = Vec::new();
         for (label, url) in bases {
-            let answer = fetch(&Request::get(&url, RequestCache::NoStore), TIMEOUT_MS)
-                .await
-                .and_then(Answer::success)
-                .and_then(|body| decode::<Health>(&body));
+            let answer = fetch(
+                &Request::get(&url, RequestCache::NoStore),
+                TIMEOUT_MS,
+                self.page_signal(),
+            )
+            .await
+            .and_then(Answer::success)
+            .and_then(|body| decode::<Health>(&body));
             answers.push((label, answer));
         }
         Ok(answers)
@@ -401,7 +542,8 @@ impl Api {
     /// Sends a call where the failover policy says (the primary base, or the standby after a
     /// failover), with the policy's time budget, and once more to the other base when the policy
     /// finds it worth it, with the same idempotency key so that a retried write is applied once.
-    /// Returns the body of the successful answer.
+    /// Returns the body of the successful answer. A 401 to a call that carried a token ends that
+    /// session ([`Api::refused_token`]).
     async fn call(&self, call: Call<'_>) -> Result<String, ApiError> {
         let config = self.config().await?;
         let mut plan = self.with_failover(&config, |f| f.begin(call.retry_safe, now_ms()));
@@ -414,32 +556,29 @@ impl Api {
                 _ => config.url(&call.path),
             };
             let result = self.send_to(&url, &call, plan.attempt.budget_ms).await;
-            let outcome = ApiError::outcome(&result);
+            let Some(outcome) = ApiError::outcome(&result) else {
+                break result;
+            };
             if self.with_failover(&config, |f| f.settle(&mut plan, outcome, now_ms())) == Next::Done
             {
                 break result;
             }
         };
-        if let Err(ApiError::Unreachable | ApiError::TimedOut) = result {
-            // The next attempt (Retry) fetches the catalogue again rather than trusting a cache.
-            if let Ok(mut cached) = self.catalogue.lock() {
-                *cached = None;
-            }
+        if let (Err(ApiError::Rejected { status: 401, .. }), Some(token)) = (&result, call.token) {
+            self.refused_token.set(Some(token.to_owned()));
         }
         result
     }
 
     /// Runs `decide` on this page's failover state, then shows whether the standby is serving.
     fn with_failover<T>(&self, config: &ApiConfig, decide: impl FnOnce(&mut Failover) -> T) -> T {
-        let mut fresh = Failover::new(Policy::DEFAULT, config.standby_host.is_some());
-        let mut state = self.failover.lock().ok();
-        let failover = match state.as_deref_mut() {
-            Some(slot) => slot.get_or_insert(fresh),
-            None => &mut fresh,
-        };
-        let answer = decide(failover);
+        let mut failover = self
+            .failover
+            .get()
+            .unwrap_or_else(|| Failover::new(Policy::DEFAULT, config.standby_host.is_some()));
+        let answer = decide(&mut failover);
+        self.failover.set(Some(failover));
         let on_standby = failover.on_standby();
-        drop(state);
         if self.on_standby.get_untracked() != on_standby {
             self.on_standby.set(on_standby);
         }
@@ -451,7 +590,7 @@ impl Api {
     fn probe_primary(&self, url: String, budget_ms: u32) {
         let api = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let answer = fetch(&Request::get(&url, RequestCache::NoStore), budget_ms).await;
+            let answer = fetch(&Request::get(&url, RequestCache::NoStore), budget_ms, None).await;
             let healthy = matches!(answer, Ok(ref a) if a.is_success());
             if let Ok(config) = api.config().await {
                 api.with_failover(&config, |f| f.probe_done(healthy, now_ms()));
@@ -479,12 +618,13 @@ impl Api {
         let answer = fetch(
             &Request {
                 url,
-                method: call.method,
+                method: call.method.clone(),
                 headers,
                 body: call.body.as_deref(),
                 cache: RequestCache::Default,
             },
             budget_ms,
+            call.abort,
         )
         .await?;
         self.note_region(answer.region.as_deref());
@@ -516,10 +656,10 @@ fn lines_of(cart: &Cart) -> Vec<CartLine> {
         .collect()
 }
 
-/// One HTTP request, as the browser's `fetch` takes it.
+/// One HTTP request.
 struct Request<'a> {
     url: &'a str,
-    method: &'static str,
+    method: Method,
     headers: Vec<(&'static str, &'a str)>,
     body: Option<&'a str>,
     cache: RequestCache,
@@ -529,7 +669,7 @@ impl<'a> Request<'a> {
     fn get(url: &'a str, cache: RequestCache) -> Self {
         Request {
             url,
-            method: "GET",
+            method: Method::GET,
             headers: Vec::new(),
             body: None,
             cache,
@@ -559,52 +699,125 @@ impl Answer {
     }
 }
 
+/// Aborts one request after its time budget or when `page` fires, whichever comes first, and
+/// says afterwards which it was. A timer and a listener rather than `AbortSignal.timeout` and
+/// `AbortSignal.any`, which older browsers lack.
+struct Deadline {
+    controller: AbortController,
+    timer: Option<(i32, Closure<dyn FnMut()>)>,
+    timed_out: Rc<Cell<bool>>,
+    page: Option<(AbortSignal, Closure<dyn FnMut()>)>,
+}
+
+impl Deadline {
+    fn start(budget_ms: u32, page: Option<&AbortSignal>) -> Option<Deadline> {
+        let controller = AbortController::new().ok()?;
+        let window = web_sys::window()?;
+        let timed_out = Rc::new(Cell::new(false));
+        let on_timeout = Closure::<dyn FnMut()>::new({
+            let controller = controller.clone();
+            let timed_out = timed_out.clone();
+            move || {
+                timed_out.set(true);
+                controller.abort();
+            }
+        });
+        let timer = window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(
+                on_timeout.as_ref().unchecked_ref(),
+                i32::try_from(budget_ms).unwrap_or(i32::MAX),
+            )
+            .ok()
+            .map(|id| (id, on_timeout));
+        let page = page.map(|signal| {
+            if signal.aborted() {
+                controller.abort();
+            }
+            let on_abort = Closure::<dyn FnMut()>::new({
+                let controller = controller.clone();
+                move || controller.abort()
+            });
+            let _ =
+                signal.add_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+            (signal.clone(), on_abort)
+        });
+        Some(Deadline {
+            controller,
+            timer,
+            timed_out,
+            page,
+        })
+    }
+
+    fn signal(&self) -> AbortSignal {
+        self.controller.signal()
+    }
+
+    /// Why a request that failed before its answer was complete did so.
+    fn failure(&self, answered: bool) -> ApiError {
+        if self.page.as_ref().is_some_and(|(page, _)| page.aborted()) {
+            ApiError::Aborted
+        } else if answered {
+            // The server has answered: the write may have been applied, so this must not send the
+            // call to the standby.
+            ApiError::Unreadable
+        } else if self.timed_out.get() {
+            ApiError::TimedOut
+        } else {
+            // A header the browser will not send, a lost connection: no server answered, worth
+            // asking the standby.
+            ApiError::Unreachable
+        }
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if let (Some(window), Some((id, _))) = (web_sys::window(), &self.timer) {
+            window.clear_timeout_with_handle(*id);
+        }
+        if let Some((page, on_abort)) = &self.page {
+            let _ = page
+                .remove_event_listener_with_callback("abort", on_abort.as_ref().unchecked_ref());
+        }
+    }
+}
+
 /// Milliseconds since the epoch, the failover policy's clock.
 fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
-/// Sends one request through the browser's `fetch`, giving up after `budget_ms`.
-async fn fetch(request: &Request<'_>, budget_ms: u32) -> Result<Answer, ApiError> {
-    let timeout = AbortSignal::timeout_with_u32(budget_ms);
-    // Until a response arrives, a failure (a header the browser will not send, a lost
-    // connection, the timeout) means no server answered: worth asking the standby.
-    let unreachable = |_: JsValue| {
-        if timeout.aborted() {
-            ApiError::TimedOut
-        } else {
-            ApiError::Unreachable
-        }
-    };
-    let headers = Headers::new().map_err(unreachable)?;
+/// Sends one request with gloo-net, giving up after `budget_ms` or when `page` fires.
+async fn fetch(
+    request: &Request<'_>,
+    budget_ms: u32,
+    page: Option<&AbortSignal>,
+) -> Result<Answer, ApiError> {
+    let deadline = Deadline::start(budget_ms, page).ok_or(ApiError::Unreachable)?;
+    let signal = deadline.signal();
+    let mut builder = RequestBuilder::new(request.url)
+        .method(request.method.clone())
+        .cache(request.cache)
+        .abort_signal(Some(&signal));
     for (name, value) in &request.headers {
-        headers.set(name, value).map_err(unreachable)?;
+        builder = builder.header(name, value);
     }
-    let init = RequestInit::new();
-    init.set_method(request.method);
-    init.set_headers(&headers);
-    init.set_cache(request.cache);
-    init.set_signal(Some(&timeout));
-    if let Some(body) = request.body {
-        init.set_body(&JsValue::from_str(body));
+    let built = match request.body {
+        Some(body) => builder.body(body),
+        None => builder.build(),
+    };
+    let response = match built {
+        Ok(built) => built.send().await,
+        Err(error) => Err(error),
     }
-    let window = web_sys::window().ok_or(ApiError::Unreachable)?;
-    let response: Response = JsFuture::from(window.fetch_with_str_and_init(request.url, &init))
-        .await
-        .map_err(unreachable)?
-        .unchecked_into();
-    let region = response.headers().get(REGION_HEADER).ok().flatten();
-    // From here on the server has answered. A body that cannot be read (the connection dropped,
-    // or the time ran out, mid-body) must not send the call to the standby: the write may have
-    // been applied already.
-    let text = response.text().map_err(|_| ApiError::Unreadable)?;
-    let body = JsFuture::from(text)
-        .await
-        .map_err(|_| ApiError::Unreadable)?;
+    .map_err(|_| deadline.failure(false))?;
+    let region = response.headers().get(REGION_HEADER);
+    let body = response.text().await.map_err(|_| deadline.failure(true))?;
     Ok(Answer {
         status: response.status(),
         region,
-        body: body.as_string().unwrap_or_default(),
+        body,
     })
 }
 
@@ -645,4 +858,42 @@ pub(crate) fn sentence(text: &str) -> String {
         out.push('.');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_missing_or_failing_base_is_an_outage_and_a_page_left_reports_nothing() {
+        let rejected = |status| {
+            Err(ApiError::Rejected {
+                status,
+                detail: String::new(),
+                fields: Vec::new(),
+            })
+        };
+        for outage in [
+            Err(ApiError::Unreachable),
+            Err(ApiError::TimedOut),
+            rejected(503),
+        ] {
+            assert!(
+                ApiError::outcome(&outage).is_some_and(Outcome::is_outage),
+                "{outage:?}"
+            );
+        }
+        for answer in [
+            Ok(String::new()),
+            rejected(401),
+            rejected(422),
+            Err(ApiError::Unreadable),
+        ] {
+            assert!(
+                ApiError::outcome(&answer).is_some_and(|o| !o.is_outage()),
+                "{answer:?}"
+            );
+        }
+        assert_eq!(ApiError::outcome(&Err(ApiError::Aborted)), None);
+    }
 }

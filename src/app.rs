@@ -1,3 +1,6 @@
+use std::pin::pin;
+
+use futures::future::{select, Either};
 use leptos::prelude::*;
 
 use crate::api::Api;
@@ -10,23 +13,83 @@ use crate::pages::not_found::NotFoundPage;
 use crate::pages::orders::{OrderPage, OrdersPage};
 use crate::pages::product::ProductPage;
 use crate::pages::status::StatusPage;
-use crate::router::{Location, Route};
+use crate::router::{encode_component, Location, Route};
 use crate::state::Shop;
+
+/// How long the first render waits for `config.json` before mounting without it.
+const CONFIG_GRACE_MS: i32 = 300;
+
+/// Starts the storefront. `config.json` (preloaded by index.html) is read first; then the
+/// catalogue request goes out, and only then is the app built, so the API works on the catalogue
+/// while the page mounts. A `config.json` slower than [`CONFIG_GRACE_MS`] does not hold the page
+/// back: the app mounts and shows its loading state meanwhile. Tasks run in the order they are
+/// spawned.
+pub fn start() {
+    let api = Api::new();
+    // Leptos's executor is set up by the mount: until then, wasm-bindgen's runs the tasks.
+    wasm_bindgen_futures::spawn_local(async move {
+        let config = api.config();
+        let grace = sleep(CONFIG_GRACE_MS);
+        let (answer, mounted) = match select(pin!(config), pin!(grace)).await {
+            Either::Left((answer, _)) => (answer, false),
+            Either::Right(((), config)) => {
+                mount(api.clone());
+                (config.await, true)
+            }
+        };
+        match answer {
+            Ok(_) if first_page_needs_catalogue() => {
+                let prefetch = api.clone();
+                // Kept by the client: the page's own call picks up this answer.
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = prefetch.products().await;
+                });
+            }
+            Ok(_) => {}
+            // The page shows the problem when it asks again.
+            Err(error) => leptos::logging::warn!("config.json: {error}"),
+        }
+        if !mounted {
+            wasm_bindgen_futures::spawn_local(async move { mount(api) });
+        }
+    });
+}
+
+fn mount(api: Api) {
+    leptos::mount::mount_to_body(move || view! { <App api /> });
+}
+
+/// Resolves after `ms` milliseconds (at once if the browser has no timers).
+async fn sleep(ms: i32) {
+    let timer = js_sys::Promise::new(&mut |resolve, _| {
+        let set = web_sys::window().map(|window| {
+            window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+        });
+        if !matches!(set, Some(Ok(_))) {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(timer).await;
+}
+
+/// Whether the page being loaded shows products (catalogue, product, cart, review).
+fn first_page_needs_catalogue() -> bool {
+    let path = web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_default();
+    matches!(
+        Route::parse(&path),
+        Route::Catalogue | Route::Product(_) | Route::Cart | Route::Review
+    )
+}
 
 /// The whole storefront: shared state, the header, and one page per route.
 #[component]
-pub fn App() -> impl IntoView {
-    let api = Api::new();
-    // The header shows the configured region before any page has called the API.
-    let preload = api.clone();
-    leptos::task::spawn_local(async move {
-        if let Err(error) = preload.config().await {
-            leptos::logging::warn!("config.json: {error}");
-        }
-    });
+pub fn App(api: Api) -> impl IntoView {
     let shop = Shop::restore(api.clone());
     let location = Location::install();
-    provide_context(api);
+    end_refused_sessions(&api, shop, location);
+    provide_context(api.clone());
     provide_context(shop);
     provide_context(location);
     let route = Memo::new(move |_| location.route());
@@ -36,7 +99,12 @@ pub fn App() -> impl IntoView {
         <main id="main" tabindex="-1">
             {move || {
                 let route = route.get();
-                untrack(move || page(route))
+                // Each page gets a client whose reads are aborted when the page goes away.
+                let api = api.for_page();
+                untrack(move || {
+                    provide_context(api);
+                    page(route)
+                })
             }}
         </main>
         <div class="visually-hidden" aria-live="polite" role="status" data-testid="announcer">
@@ -46,6 +114,21 @@ pub fn App() -> impl IntoView {
             <p>"The Unicorn Shop · every unicorn drawn by hand for this shop · " <a href="/status">"Service status"</a></p>
         </footer>
     }
+}
+
+/// When the API refuses the current session's token (expired, revoked, key rotated), ends the
+/// session and takes the shopper to log in, then back to where they were.
+fn end_refused_sessions(api: &Api, shop: Shop, location: Location) {
+    let refused = api.refused_token;
+    Effect::new(move |_| {
+        let Some(token) = refused.get() else {
+            return;
+        };
+        if untrack(|| shop.end_session(&token)) {
+            let here = location.path_and_query();
+            location.navigate(&format!("/login?next={}", encode_component(&here)));
+        }
+    });
 }
 
 /// The page a route shows.

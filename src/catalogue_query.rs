@@ -5,6 +5,8 @@
 
 use unishop_model::{Product, SortOrder};
 
+use crate::router::encode_component;
+
 /// Search text, category and sort order of the catalogue page.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CatalogueQuery {
@@ -27,13 +29,13 @@ impl CatalogueQuery {
     pub fn to_url(&self) -> String {
         let mut params = Vec::new();
         if !self.q.is_empty() {
-            params.push(format!("q={}", encode(&self.q)));
+            params.push(format!("q={}", encode_component(&self.q)));
         }
         if !self.category.is_empty() {
-            params.push(format!("category={}", encode(&self.category)));
+            params.push(format!("category={}", encode_component(&self.category)));
         }
         if let Some(sort) = self.sort {
-            params.push(format!("sort={}", encode(sort.as_str())));
+            params.push(format!("sort={}", encode_component(sort.as_str())));
         }
         if params.is_empty() {
             "/".to_owned()
@@ -93,19 +95,6 @@ pub fn categories(products: &[Product]) -> Vec<String> {
         }
     }
     seen
-}
-
-/// Percent-encodes a query value (RFC 3986 unreserved characters pass).
-fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -22,8 +22,9 @@ impl GuestCart {
         crate::json::to_string(self).unwrap_or_default()
     }
 
-    /// Adds `quantity` of a product (held at the per-line maximum).
-    pub fn add(&mut self, product: Uuid, quantity: u32) -> Result<(), TooManyLines> {
+    /// Adds `quantity` of a product, held at the per-line maximum as the server's merge does;
+    /// returns whether it was held.
+    pub fn add(&mut self, product: Uuid, quantity: u32) -> Result<bool, TooManyLines> {
         let merged = merge_lines(
             &self.lines,
             &[CartLine {
@@ -32,7 +33,7 @@ impl GuestCart {
             }],
         )?;
         self.lines = merged.lines;
-        Ok(())
+        Ok(!merged.capped.is_empty())
     }
 
     /// Sets a line's quantity (1..=99); a product not in the cart is added.
@@ -43,7 +44,7 @@ impl GuestCart {
                 line.quantity = quantity;
                 Ok(())
             }
-            None => self.add(product, quantity),
+            None => self.add(product, quantity).map(drop),
         }
     }
 
@@ -95,7 +96,9 @@ mod tests {
             }
         );
         assert_eq!(cart.count(), 6);
-        cart.add(product(1), 500).expect("fits");
+        assert_eq!(cart.add(product(1), 94), Ok(false));
+        assert_eq!(cart.lines[0].quantity, MAX_QUANTITY);
+        assert_eq!(cart.add(product(1), 1), Ok(true), "held at the maximum");
         assert_eq!(cart.lines[0].quantity, MAX_QUANTITY);
     }
 

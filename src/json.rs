@@ -1,13 +1,21 @@
 //! JSON in and out of the storefront: API bodies, `config.json`, and what the browser keeps.
 //!
 //! Writing is serde_json's. Reading, in the browser, is the browser's own `JSON.parse` followed by
-//! [`JsDeserializer`], which walks the parsed value into our serde types. That keeps serde_json's
-//! parser and its float tables out of the wasm, and its errors name the expected type and the kind
-//! of value found ("expected struct Product, found a string") rather than printing a found number,
-//! which keeps Rust's float formatting out too: about 20 KB of wasm in all. It reads what JSON
-//! holds into what our types need: objects with string keys, arrays, and integers up to 2^53; a
-//! struct written as an array is refused. Host builds (the plain
-//! modules' `#[test]`s) read with serde_json; the browser path is tested in `tests/components.rs`.
+//! `JsDeserializer`, which walks the parsed value into our serde types. The HTTP client
+//! (gloo-net) hands over bodies as text; its `json()` would bring serde_json's parser back.
+//!
+//! `JsDeserializer` is in effect a trimmed fork of the serde-wasm-bindgen crate's deserializer,
+//! cut down to what JSON holds and our types read. That keeps serde_json's parser and its float
+//! tables out of the wasm, and its errors name the expected type and the kind of value found
+//! ("expected struct Product, found a string") rather than printing a found number, which keeps
+//! Rust's float formatting out too: about 20 KB of wasm in all. Unlike serde-wasm-bindgen it
+//! refuses a struct written as an array, a number with a fraction or beyond 2^53 where an integer
+//! is wanted, and any enum but a unit variant written as its name (no tagged variants); it does
+//! not read JavaScript values that JSON cannot produce (`Map`, `BigInt`, typed arrays). It has no
+//! serializer: writing stays with serde_json.
+//!
+//! Host builds (the plain modules' `#[test]`s) read with serde_json; the browser path is tested in
+//! `tests/components.rs`.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -19,4 +19,4 @@ pub mod router;
 pub mod session;
 pub mod state;
 
-pub use app::App;
+pub use app::{start, App};

@@ -6,5 +6,5 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 
 fn main() {
     unishop::crash::report_crashes();
-    leptos::mount::mount_to_body(unishop::App);
+    unishop::start();
 }

@@ -5,6 +5,8 @@
 //! leptos_router does this and much more (nested routes, loaders, forms); this shop needs only
 //! flat routes and a query string, and the smaller router saves about a tenth of the wasm.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use leptos::prelude::*;
 use uuid::Uuid;
 use wasm_bindgen::{JsCast, JsValue};
@@ -66,6 +68,19 @@ pub fn local_path(raw: &str) -> Option<&str> {
     (raw.starts_with('/') && !raw.starts_with("//") && !raw.chars().any(odd)).then_some(raw)
 }
 
+/// Percent-encodes every byte of `value` but ASCII letters, digits and `-_.~`, for a query value.
+pub fn encode_component(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// Decodes `application/x-www-form-urlencoded` text: `+` is a space, `%XX` a byte. A `%` not
 /// followed by two hex digits stays as it is, and bytes that are not UTF-8 become U+FFFD.
 pub fn decode_component(raw: &str) -> String {
@@ -122,6 +137,11 @@ impl Location {
         self.path.get()
     }
 
+    /// The current path and query string (`/checkout/review`, `/?q=float`), untracked.
+    pub fn path_and_query(&self) -> String {
+        self.path.get_untracked() + &self.search.get_untracked()
+    }
+
     /// A parameter of the current query string, tracked.
     pub fn query(&self, name: &str) -> Option<String> {
         self.search.with(|search| query_value(search, name))
@@ -131,15 +151,24 @@ impl Location {
     /// new page from its top. Returns false, and stays, for a URL the browser refuses (another
     /// origin).
     pub fn navigate(&self, url: &str) -> bool {
+        self.go(url, false)
+    }
+
+    /// Like [`Location::navigate`], but in place of the current history entry: for a change the
+    /// shopper would not step back through (another sort order).
+    pub fn replace(&self, url: &str) -> bool {
+        self.go(url, true)
+    }
+
+    fn go(&self, url: &str, replace: bool) -> bool {
         let Some(window) = web_sys::window() else {
             return false;
         };
         let Ok(history) = window.history() else {
             return false;
         };
-        let here = self.path.get_untracked() + &self.search.get_untracked();
         // Following a link to the page already shown replaces its entry, as the browser does.
-        let changed = if url == here {
+        let changed = if replace || url == self.path_and_query() {
             history.replace_state_with_url(&JsValue::NULL, "", Some(url))
         } else {
             history.push_state_with_url(&JsValue::NULL, "", Some(url))
@@ -164,7 +193,8 @@ impl Location {
             self.path.set(path);
             // After a navigation (not the first load), screen-reader users hear where they are.
             if !previous.is_empty() {
-                focus_heading(10);
+                let navigation = NAVIGATIONS.fetch_add(1, Ordering::Relaxed) + 1;
+                focus_heading(navigation, HEADING_WAIT_FRAMES);
             }
         }
         if self.search.get_untracked() != search {
@@ -217,9 +247,19 @@ impl Location {
     }
 }
 
-/// Focuses `main h1`, waiting a few frames for a page that is still loading.
-fn focus_heading(frames_left: u32) {
+/// Navigations so far; a heading search stops once a newer navigation has begun.
+static NAVIGATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// How long to wait for a slow page's heading: about 15 seconds of frames, past the API's timeout.
+const HEADING_WAIT_FRAMES: u32 = 900;
+
+/// Focuses `main h1` once the page shows it, checking each frame: a page that is still loading
+/// shows its heading only when its data has come.
+fn focus_heading(navigation: u64, frames_left: u32) {
     request_animation_frame(move || {
+        if NAVIGATIONS.load(Ordering::Relaxed) != navigation {
+            return;
+        }
         let heading = web_sys::window()
             .and_then(|w| w.document())
             .and_then(|d| d.query_selector("main h1").ok().flatten());
@@ -229,11 +269,29 @@ fn focus_heading(frames_left: u32) {
                     let _ = heading.focus();
                 }
             }
-            None if frames_left > 0 => focus_heading(frames_left - 1),
+            None if frames_left > 0 => focus_heading(navigation, frames_left - 1),
             None => {}
         }
     });
 }
+
+/// Sets `document.title` for a page: "Cart · The Unicorn Shop" (WCAG 2.4.2).
+pub fn set_title(page: &str) {
+    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+        document.set_title(&page_title(page));
+    }
+}
+
+/// The document title of a page; the catalogue's is the shop's name alone.
+pub fn page_title(page: &str) -> String {
+    if page.is_empty() {
+        SHOP_NAME.to_owned()
+    } else {
+        format!("{page} · {SHOP_NAME}")
+    }
+}
+
+const SHOP_NAME: &str = "The Unicorn Shop";
 
 /// The app's [`Location`].
 pub fn use_location() -> Location {
@@ -320,6 +378,19 @@ mod tests {
         assert_eq!(query_value(search, "flag").as_deref(), Some(""));
         assert_eq!(query_value(search, "next"), None);
         assert_eq!(query_value("", "q"), None);
+    }
+
+    #[test]
+    fn titles_name_the_page_then_the_shop() {
+        assert_eq!(page_title("Your cart"), "Your cart · The Unicorn Shop");
+        assert_eq!(page_title(""), "The Unicorn Shop");
+    }
+
+    #[test]
+    fn encoding_a_next_path_round_trips() {
+        let here = "/checkout/review?x=a b&y=ü";
+        assert_eq!(decode_component(&encode_component(here)), here);
+        assert_eq!(encode_component("/orders"), "%2Forders");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! is persisted in one effect.
 
 use leptos::prelude::*;
-use unishop_model::CartLine;
+use unishop_model::{CartLine, MAX_QUANTITY};
 use uuid::Uuid;
 
 use crate::api::{Api, ApiError};
@@ -20,11 +20,19 @@ pub struct Shop {
     pub session: RwSignal<Option<StoredSession>>,
     /// The cart being shown: the guest cart, or the server cart once logged in.
     pub lines: RwSignal<Vec<CartLine>>,
-    /// Set while the server cart is being read, so the cart page does not flash "empty".
+    /// Set while the server cart is being read, so no page shows it as empty meanwhile.
     pub cart_loading: RwSignal<bool>,
     pub checkout: RwSignal<CheckoutDraft>,
     /// Read out by the live region (`aria-live="polite"`).
     pub announcement: RwSignal<String>,
+    /// Set when the API ended the session (401); the login page says so.
+    pub session_expired: RwSignal<bool>,
+    /// The order placed in this visit, whose page is headed as a confirmation.
+    pub placed_order: RwSignal<Option<Uuid>>,
+    /// The number of the latest server-cart request. Every request and every change of session
+    /// takes a new one, and only the answer to the latest is shown: an older answer, or one for
+    /// a session that has ended, never reaches the screen or the stored guest cart.
+    cart_request: StoredValue<u64>,
 }
 
 impl Shop {
@@ -48,6 +56,9 @@ impl Shop {
             session: RwSignal::new(session),
             checkout: RwSignal::new(checkout),
             announcement: RwSignal::new(String::new()),
+            session_expired: RwSignal::new(false),
+            placed_order: RwSignal::new(None),
+            cart_request: StoredValue::new(0),
         };
         Effect::new(move |_| {
             let session = shop.session.get();
@@ -76,22 +87,61 @@ impl Shop {
         guest_cart::count(&self.lines.get())
     }
 
+    /// Numbers a new server-cart request (or change of session); see `cart_request`.
+    fn next_cart_request(self) -> u64 {
+        let number = self.cart_request.get_value() + 1;
+        self.cart_request.set_value(number);
+        number
+    }
+
+    /// Shows the server's answer to cart request `number` if it is still the latest one.
+    fn show_cart(self, number: u64, lines: Vec<CartLine>) -> bool {
+        if self.cart_request.get_value() != number {
+            return false;
+        }
+        self.lines.set(lines);
+        self.loaded();
+        true
+    }
+
+    /// Marks the server cart as read. Only a real change notifies: the cart page rebuilds its rows
+    /// on it, which would lose what the shopper is typing in another row.
+    fn loaded(self) {
+        if self.cart_loading.get_untracked() {
+            self.cart_loading.set(false);
+        }
+    }
+
+    /// Whether `session` is still the one logged in.
+    fn is_current(self, session: &StoredSession) -> bool {
+        self.session
+            .with_untracked(|current| current.as_ref() == Some(session))
+    }
+
     /// Reads the server cart again.
     pub fn refresh_cart(self, api: Api) {
         let Some(session) = self.session.get_untracked() else {
             return;
         };
+        let number = self.next_cart_request();
         self.cart_loading.set(true);
         leptos::task::spawn_local(async move {
             match api.cart(&session).await {
-                Ok(lines) => self.lines.set(lines),
-                Err(error) => self.report(&error),
+                Ok(lines) => {
+                    self.show_cart(number, lines);
+                }
+                Err(error) => {
+                    if self.cart_request.get_value() == number {
+                        self.loaded();
+                        self.report(&error);
+                    }
+                }
             }
-            self.cart_loading.set(false);
         });
     }
 
-    /// Adds to the cart (the guest cart, or the server cart when logged in).
+    /// Adds to the cart (the guest cart, or the server cart when logged in). A line holds at
+    /// most 99 either way: more is held at 99, and the shopper is told.
     pub async fn add(
         self,
         api: &Api,
@@ -99,28 +149,34 @@ impl Shop {
         quantity: u32,
         name: &str,
     ) -> Result<(), ApiError> {
-        match self.session.get_untracked() {
+        let capped = match self.session.get_untracked() {
             None => {
                 let mut cart = GuestCart {
                     lines: self.lines.get_untracked(),
                 };
-                cart.add(product, quantity).map_err(too_many)?;
+                let capped = cart.add(product, quantity).map_err(too_many)?;
                 self.lines.set(cart.lines);
+                capped
             }
             Some(session) => {
-                let present = self
-                    .lines
-                    .get_untracked()
-                    .iter()
-                    .find(|l| l.uuid == product)
-                    .map_or(0, |l| l.quantity);
-                let lines = api
-                    .set_quantity(&session, product, present + quantity)
-                    .await?;
-                self.lines.set(lines);
+                let number = self.next_cart_request();
+                // One key per click: a retry of this add on the standby is applied once.
+                let key = new_idempotency_key();
+                let (lines, capped) = api.add(&session, product, quantity, &key).await?;
+                if !self.is_current(&session) {
+                    return Ok(());
+                }
+                self.show_cart(number, lines);
+                capped
             }
+        };
+        let mut message = format!("Added {name} to your cart.");
+        if capped {
+            message.push_str(&format!(
+                " A line holds at most {MAX_QUANTITY}, so it has {MAX_QUANTITY} now."
+            ));
         }
-        self.announce(format!("Added {name} to your cart."));
+        self.announce(message);
         Ok(())
     }
 
@@ -138,9 +194,14 @@ impl Shop {
                 cart.set(product, quantity).map_err(too_many)?;
                 self.lines.set(cart.lines);
             }
-            Some(session) => self
-                .lines
-                .set(api.set_quantity(&session, product, quantity).await?),
+            Some(session) => {
+                let number = self.next_cart_request();
+                let lines = api.set_quantity(&session, product, quantity).await?;
+                if !self.is_current(&session) {
+                    return Ok(());
+                }
+                self.show_cart(number, lines);
+            }
         }
         self.announce("Cart updated.".to_owned());
         Ok(())
@@ -155,7 +216,14 @@ impl Shop {
                 cart.remove(product);
                 self.lines.set(cart.lines);
             }
-            Some(session) => self.lines.set(api.remove(&session, product).await?),
+            Some(session) => {
+                let number = self.next_cart_request();
+                let lines = api.remove(&session, product).await?;
+                if !self.is_current(&session) {
+                    return Ok(());
+                }
+                self.show_cart(number, lines);
+            }
         }
         self.announce(format!("Removed {name} from your cart."));
         Ok(())
@@ -163,6 +231,7 @@ impl Shop {
 
     /// Makes `session` current and folds the guest cart into the server cart.
     pub async fn log_in(self, api: &Api, session: StoredSession) -> Result<(), ApiError> {
+        let number = self.next_cart_request();
         let guest = self.lines.get_untracked();
         let (lines, unknown) = if guest.is_empty() {
             (api.cart(&session).await?, Vec::new())
@@ -171,10 +240,10 @@ impl Shop {
         };
         // Only now is the guest cart safely on the server.
         write(local_storage(), GUEST_CART_KEY, None);
-        self.lines.set(lines);
-        self.cart_loading.set(false);
         let name = session.display_name();
         self.session.set(Some(session));
+        self.session_expired.set(false);
+        self.show_cart(number, lines);
         let mut message = format!("Logged in. Welcome, {name}.");
         if !unknown.is_empty() {
             message.push_str(&format!(
@@ -188,10 +257,33 @@ impl Shop {
 
     /// Forgets the session here; the server cart stays as it is for the next login.
     pub fn log_out(self) {
-        self.session.set(None);
-        self.lines.set(Vec::new());
+        self.forget_session();
         self.checkout.set(CheckoutDraft::default());
         self.announce("Logged out.".to_owned());
+    }
+
+    /// Ends the session whose token the API refused (401), if it is still the current one;
+    /// the server cart and the checkout draft stay for the next login. Returns whether it ended.
+    pub fn end_session(self, refused_token: &str) -> bool {
+        let current = self.session.with_untracked(|session| {
+            session.as_ref().and_then(|s| s.token.as_deref()) == Some(refused_token)
+        });
+        if current {
+            self.forget_session();
+            self.session_expired.set(true);
+            self.announce(
+                "Your session has ended. Log in again to carry on; your cart is kept.".to_owned(),
+            );
+        }
+        current
+    }
+
+    fn forget_session(self) {
+        // Answers still on their way belong to the old session: a new number drops them.
+        self.next_cart_request();
+        self.session.set(None);
+        self.lines.set(Vec::new());
+        self.loaded();
     }
 
     pub fn announce(self, message: String) {
@@ -200,8 +292,11 @@ impl Shop {
         request_animation_frame(move || self.announcement.set(message));
     }
 
+    /// Announces a failure; a 401 ends the session instead, which says so itself.
     fn report(self, error: &ApiError) {
-        self.announce(error.to_string());
+        if !matches!(error, ApiError::Aborted) && error.status() != Some(401) {
+            self.announce(error.to_string());
+        }
     }
 }
 
@@ -213,12 +308,27 @@ fn too_many(error: unishop_model::TooManyLines) -> ApiError {
     }
 }
 
-/// A fresh idempotency key for one checkout attempt.
+/// A fresh idempotency key: `crypto.randomUUID()`, or, where that is missing (older Safari, a
+/// site on plain http), a version 4 UUID from `crypto.getRandomValues()`, or from `Math.random()`
+/// as a last resort; nothing here throws.
 pub fn new_idempotency_key() -> String {
-    web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .map(|c| c.random_uuid())
-        .unwrap_or_else(|| format!("attempt-{}", js_sys::Date::now() as u64))
+    let crypto = web_sys::window().and_then(|w| w.crypto().ok());
+    if let Some(crypto) = &crypto {
+        let has_random_uuid = js_sys::Reflect::has(crypto, &"randomUUID".into()).unwrap_or(false);
+        if has_random_uuid {
+            return crypto.random_uuid();
+        }
+    }
+    let mut bytes = [0u8; 16];
+    let filled = crypto.is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+    if !filled {
+        for byte in &mut bytes {
+            *byte = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
 
 pub fn now_seconds() -> i64 {

@@ -63,10 +63,10 @@ export async function startApi({ region = 'us-east-1', dataDir } = {}) {
 }
 
 /**
- * Serves dist/ like CloudFront in front of S3: `config` replaces dist/config.json, and /api/
- * goes to whatever `apiUrl()` returns at the time of the request (so a spec can stop the API).
+ * Serves dist/ (or `root`) like CloudFront in front of S3: `config` replaces dist/config.json, and
+ * /api/ goes to whatever `apiUrl()` returns at the time of the request (so a spec can stop the API).
  */
-export async function startSite({ config, apiUrl }) {
+export async function startSite({ config, apiUrl, root = dist }) {
   const server = http.createServer((request, response) => {
     const url = new URL(request.url, 'http://site');
     if (url.pathname.startsWith('/api/')) {
@@ -78,10 +78,10 @@ export async function startSite({ config, apiUrl }) {
       response.end(JSON.stringify(config));
       return;
     }
-    let file = path.join(dist, path.normalize(decodeURIComponent(url.pathname)));
-    if (!file.startsWith(dist) || !isFile(file)) {
+    let file = path.join(root, path.normalize(decodeURIComponent(url.pathname)));
+    if (!file.startsWith(root) || !isFile(file)) {
       // A client-side route: the single page answers every extension-less path.
-      file = path.extname(url.pathname) ? null : path.join(dist, 'index.html');
+      file = path.extname(url.pathname) ? null : path.join(root, 'index.html');
     }
     if (!file) {
       response.writeHead(404, { 'content-type': 'text/plain' });

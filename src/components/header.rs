@@ -43,17 +43,28 @@ pub fn Header() -> impl IntoView {
                     <li>
                         <a href="/cart" class="cart-link">
                             "Cart "
-                            <span class="cart-count" data-testid="cart-count">{move || shop.count()}</span>
+                            <span class="cart-count" data-testid="cart-count">{move || cart_count(shop)}</span>
                             <span class="visually-hidden">" items"</span>
                         </a>
                     </li>
                 </ul>
             </nav>
-            {move || api.on_standby.get().then(|| view! {
-                <p class="standby-notice" role="status" data-testid="standby-notice">
-                    "The shop is being served from our standby region for now. Everything works as usual: your cart and orders are safe."
-                </p>
-            })}
+            // Always there, so that its text is announced when a failover fills it.
+            <p class="standby-notice" role="status" data-testid="standby-notice">
+                {move || api.on_standby.get().then_some(
+                    "The shop is being served from our standby region for now. Everything works as usual: your cart and orders are safe.",
+                )}
+            </p>
         </header>
+    }
+}
+
+/// The header's count: "…" while the server cart is on its way, never a count of an empty cart
+/// that is not known to be empty.
+fn cart_count(shop: Shop) -> String {
+    if shop.cart_loading.get() {
+        "…".to_owned()
+    } else {
+        shop.count().to_string()
     }
 }

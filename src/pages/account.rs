@@ -5,7 +5,7 @@ use unishop_model::{check_email, check_password, LoginRequest, SignupRequest};
 
 use crate::api::{sentence, Api, ApiError};
 use crate::components::field::{focus_first_error, Field};
-use crate::router::{local_path, use_location, Location};
+use crate::router::{local_path, set_title, use_location, Location};
 use crate::state::Shop;
 
 /// The error signals of a form's fields plus one for the whole form.
@@ -144,8 +144,14 @@ pub fn LoginPage() -> impl IntoView {
             }
         });
     };
+    set_title("Log in");
     view! {
         <h1 class="page-title" tabindex="-1">"Log in"</h1>
+        <div role="status">
+            {move || shop.session_expired.get().then(|| view! {
+                <p class="notice" data-testid="session-ended">"Your session has ended. Log in again to carry on; your cart is kept."</p>
+            })}
+        </div>
         <form class="account-form" on:submit=on_submit novalidate>
             <FormProblem errors />
             <Field id="email" label="Email" kind="email" autocomplete="email" value=email error=errors.of("email") />
@@ -224,6 +230,7 @@ pub fn SignupPage() -> impl IntoView {
             }
         });
     };
+    set_title("Create an account");
     view! {
         <h1 class="page-title" tabindex="-1">"Create an account"</h1>
         <form class="account-form" on:submit=on_submit novalidate>

@@ -6,6 +6,7 @@ use crate::components::error_panel::ErrorPanel;
 use crate::components::quantity_input::QuantityInput;
 use crate::guest_cart::parse_quantity;
 use crate::loader::Loader;
+use crate::router::set_title;
 use crate::session::Backend;
 use crate::state::Shop;
 
@@ -21,6 +22,7 @@ pub fn CartPage() -> impl IntoView {
             async move { api.products().await }
         }
     });
+    set_title("Your cart");
     view! {
         <h1 class="page-title" tabindex="-1">"Your cart"</h1>
             {move || {

@@ -6,7 +6,7 @@ use crate::catalogue_query::{categories, CatalogueQuery};
 use crate::components::error_panel::ErrorPanel;
 use crate::components::product_card::{ProductCard, ProductCardPlaceholder};
 use crate::loader::Loader;
-use crate::router::use_location;
+use crate::router::{set_title, use_location};
 
 /// How many placeholders stand in for the catalogue while it loads.
 const PLACEHOLDER_CARDS: usize = 10;
@@ -30,6 +30,7 @@ pub fn CataloguePage() -> impl IntoView {
     let go = move |query: CatalogueQuery| {
         location.navigate(&query.to_url());
     };
+    set_title("");
     let search_text = RwSignal::new(query.get_untracked().q);
     Effect::new(move |_| search_text.set(query.get().q));
 
@@ -46,11 +47,25 @@ pub fn CataloguePage() -> impl IntoView {
             ..query.get_untracked()
         })
     };
+    // Another order of the same products: Back should not step through each one tried.
     let on_sort = move |ev| {
-        go(CatalogueQuery {
+        let query = CatalogueQuery {
             sort: SortOrder::parse(&event_target_value(&ev)),
             ..query.get_untracked()
-        })
+        };
+        location.replace(&query.to_url());
+    };
+    // What the status line says; the line itself is always there, so its changes are announced.
+    let result_status = move || {
+        products
+            .get()
+            .and_then(Result::ok)
+            .map(|all| match query.with(|q| q.apply(&all).len()) {
+                0 => "No unicorns match your search.".to_owned(),
+                1 => "1 product".to_owned(),
+                n => format!("{n} products"),
+            })
+            .unwrap_or_default()
     };
 
     let placeholders = || {
@@ -73,7 +88,7 @@ pub fn CataloguePage() -> impl IntoView {
             <button type="submit">"Search"</button>
             <div class="field">
                 <label for="category">"Category"</label>
-                <select id="category" on:change=on_category>
+                <select id="category" on:change=on_category prop:value=move || query.with(|q| q.category.clone())>
                     <option value="" selected=move || query.with(|q| q.category.is_empty())>"All categories"</option>
                     {move || {
                         let current = query.with(|q| q.category.clone());
@@ -94,7 +109,7 @@ pub fn CataloguePage() -> impl IntoView {
             </div>
             <div class="field">
                 <label for="sort">"Sort by"</label>
-                <select id="sort" on:change=on_sort>
+                <select id="sort" on:change=on_sort prop:value=move || query.with(|q| q.sort.map_or("", SortOrder::as_str))>
                     {[("", "Featured"), ("name", "Name"), ("price", "Price, low to high"), ("-price", "Price, high to low")]
                         .into_iter()
                         .map(|(value, label)| {
@@ -105,6 +120,7 @@ pub fn CataloguePage() -> impl IntoView {
                 </select>
             </div>
         </form>
+        <p class="result-count" role="status">{result_status}</p>
         {move || {
                 products
                     .get()
@@ -113,17 +129,13 @@ pub fn CataloguePage() -> impl IntoView {
                             let shown = query.with(|q| q.apply(&all));
                             if shown.is_empty() {
                                 view! {
-                                    <div class="empty-result" role="status">
-                                        <p>"No unicorns match your search."</p>
+                                    <div class="empty-result">
                                         <a href="/" class="button-link">"Clear filters"</a>
                                     </div>
                                 }
                                     .into_any()
                             } else {
                                 view! {
-                                    <p class="result-count" role="status">
-                                        {format!("{} products", shown.len())}
-                                    </p>
                                     <ul class="product-grid">
                                         {shown
                                             .into_iter()

@@ -7,7 +7,7 @@ use crate::api::{Api, ApiError};
 use crate::checkout::{CheckoutDraft, FIELDS};
 use crate::components::field::focus_first_error;
 use crate::loader::Loader;
-use crate::router::use_location;
+use crate::router::{set_title, use_location};
 use crate::session::Backend;
 use crate::state::{new_idempotency_key, Shop};
 
@@ -80,6 +80,7 @@ pub fn ShippingPage() -> impl IntoView {
             }
         }
     };
+    set_title("Checkout: shipping");
     view! {
         <h1 class="page-title" tabindex="-1">"Checkout: shipping"</h1>
         <p class="steps">"Step 1 of 2"</p>
@@ -168,6 +169,7 @@ pub fn ReviewPage() -> impl IntoView {
                 Ok(order) => {
                     shop.checkout.set(CheckoutDraft::default());
                     shop.lines.set(Vec::new());
+                    shop.placed_order.set(Some(order.id));
                     shop.announce("Order placed. Thank you!".to_owned());
                     location.navigate(&format!("/orders/{}", order.id));
                 }
@@ -185,6 +187,7 @@ pub fn ReviewPage() -> impl IntoView {
             placing.set(false);
         });
     };
+    set_title("Checkout: review");
     view! {
         <h1 class="page-title" tabindex="-1">"Checkout: review"</h1>
         <p class="steps">"Step 2 of 2"</p>

@@ -8,6 +8,7 @@ use crate::api::{Api, ApiError};
 use crate::components::error_panel::ErrorPanel;
 use crate::loader::Loader;
 use crate::pages::not_found::NotFoundPage;
+use crate::router::set_title;
 use crate::state::Shop;
 
 fn login_prompt() -> AnyView {
@@ -32,6 +33,7 @@ pub fn OrdersPage() -> impl IntoView {
             }
         }
     });
+    set_title("Your orders");
     view! {
         <h1 class="page-title" tabindex="-1">"Your orders"</h1>
             {move || orders.get().map(|result| match result {
@@ -41,7 +43,7 @@ pub fn OrdersPage() -> impl IntoView {
                     <ul class="order-list">
                         {list.into_iter().map(|order| view! {
                             <li data-testid="order-summary">
-                                <a href=format!("/orders/{}", order.id)>{format!("Order of {}", order.created_at.get(..10).unwrap_or(&order.created_at))}</a>
+                                <a href=format!("/orders/{}", order.id)>{format!("Order of {}", order_date(&order))}</a>
                                 {format!(" · {} items · {}", order.items.iter().map(|i| i.quantity).sum::<u32>(), format_price(order.total_cents))}
                             </li>
                         }).collect_view()}
@@ -56,6 +58,7 @@ pub fn OrdersPage() -> impl IntoView {
 pub fn OrderPage(id: Uuid) -> impl IntoView {
     let api = expect_context::<Api>();
     let shop = expect_context::<Shop>();
+    set_title("Order");
     let order = Loader::new(move || {
         let api = api.clone();
         let session = shop.session.get();
@@ -81,10 +84,19 @@ pub fn OrderPage(id: Uuid) -> impl IntoView {
 
 #[component]
 fn OrderDetail(order: Order) -> impl IntoView {
+    let shop = expect_context::<Shop>();
     let shipping = order.shipping.clone();
+    // Headed as a confirmation right after checkout; any other visit shows a past order.
+    let confirmed = shop.placed_order.get_untracked() == Some(order.id);
+    let heading = if confirmed {
+        "Order confirmed".to_owned()
+    } else {
+        format!("Order of {}", order_date(&order))
+    };
+    set_title(&heading);
     view! {
-        <h1 class="page-title" tabindex="-1">"Order confirmed"</h1>
-        <p>"Thank you! Order " <code data-testid="order-id">{order.id.to_string()}</code>
+        <h1 class="page-title" tabindex="-1">{heading}</h1>
+        <p>{confirmed.then_some("Thank you! ")} "Order " <code data-testid="order-id">{order.id.to_string()}</code>
            {format!(" was placed on {} in region {}.", order.created_at.replace('T', " ").get(..16).unwrap_or(&order.created_at), order.region)}</p>
         <ul class="review-lines">
             {order.items.into_iter().map(|item| view! {
@@ -99,4 +111,9 @@ fn OrderDetail(order: Order) -> impl IntoView {
         </address>
         <p><a href="/orders">"All your orders"</a> " · " <a href="/">"Keep shopping"</a></p>
     }
+}
+
+/// The day an order was placed, as the API writes it (`2026-11-27`).
+fn order_date(order: &Order) -> &str {
+    order.created_at.get(..10).unwrap_or(&order.created_at)
 }

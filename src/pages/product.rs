@@ -8,12 +8,14 @@ use crate::components::quantity_input::QuantityInput;
 use crate::guest_cart::parse_quantity;
 use crate::loader::Loader;
 use crate::pages::not_found::NotFoundPage;
+use crate::router::set_title;
 use crate::state::Shop;
 
 /// `/product/{uuid}`: one product, deep-linkable, with a quantity and Add to cart.
 #[component]
 pub fn ProductPage(uuid: Uuid) -> impl IntoView {
     let api = expect_context::<Api>();
+    set_title("Product");
     let product = Loader::new(move || {
         let api = api.clone();
         async move { api.product(uuid).await }
@@ -67,6 +69,7 @@ fn ProductDetail(product: unishop_model::Product) -> impl IntoView {
             busy.set(false);
         });
     };
+    set_title(&product.name);
     let alt = product
         .image_alt
         .clone()

@@ -13,6 +13,7 @@ pub fn StatusPage() -> impl IntoView {
         let api = api.clone();
         async move { api.health_of_each().await }
     });
+    crate::router::set_title("Service status");
     view! {
         <h1 class="page-title" tabindex="-1">"Service status"</h1>
         <p>"The last answer came from region "

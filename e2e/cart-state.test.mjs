@@ -1,0 +1,174 @@
+// The cart is always right, against our API in Chromium: answers that arrive late or out of order
+// are held back by the spec (`page.route` fetches the real answer, then delivers it when told), so
+// each race is played out in the order that used to break the cart.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startStack } from './support/stack.mjs';
+
+let site;
+let browser;
+let products;
+let stack;
+
+before(async () => {
+  stack = await startStack();
+  ({ site, browser, products } = stack);
+});
+
+after(() => stack?.stop());
+
+const byName = (fragment) => products.find((p) => p.name.includes(fragment));
+let emailCounter = 0;
+const freshEmail = () => `cart${Date.now()}${emailCounter++}@example.com`;
+
+async function signUp(page, email = freshEmail()) {
+  await page.goto(`${site.url}/signup`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByRole('button', { name: 'Log out' }).waitFor();
+  return email;
+}
+
+async function addFromProductPage(page, product, quantity) {
+  await page.goto(`${site.url}/product/${product.uuid}`);
+  await page.getByLabel('Quantity').fill(String(quantity));
+  await page.getByRole('button', { name: 'Add to cart' }).click();
+  await page.getByTestId('announcer').filter({ hasText: `Added ${product.name}` }).waitFor();
+}
+
+/** The cart the API holds for the shopper logged in on `page` (read with their token). */
+async function serverCart(page) {
+  const session = JSON.parse(await page.evaluate(() => localStorage.getItem('unishop.session')));
+  const answer = await fetch(`${stack.api.url}/cart`, { headers: { authorization: `Bearer ${session.token}` } });
+  assert.equal(answer.status, 200);
+  return answer.json();
+}
+
+function deferred() {
+  let resolve;
+  const promise = new Promise((r) => { resolve = r; });
+  return { promise, resolve };
+}
+
+/** Lets the page act on what it just received: two frames run every task an answer queued. */
+export function frames(page) {
+  return page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
+/**
+ * Holds the answers to requests matching `method` and `pattern`: each request reaches the API at
+ * once, and its answer reaches the page only when `release(n)` is called for it (n from 0).
+ */
+async function holdAnswers(page, method, pattern) {
+  const calls = [];
+  const call = (n) => (calls[n] ??= { answered: deferred(), release: deferred(), delivered: deferred() });
+  let seen = 0;
+  await page.route(pattern, async (route) => {
+    if (route.request().method() !== method) return route.fallback();
+    const held = call(seen++);
+    const response = await route.fetch();
+    held.answered.resolve();
+    await held.release.promise;
+    await route.fulfill({ response }).catch(() => {});
+    held.delivered.resolve();
+  });
+  return {
+    /** Resolves once request `n` has reached the API and been answered (not yet delivered). */
+    answered: (n) => call(n).answered.promise,
+    /** Delivers answer `n` to the page and lets the page act on it. */
+    async release(n) {
+      call(n).release.resolve();
+      await call(n).delivered.promise;
+      await frames(page);
+    },
+  };
+}
+
+test('logged in, adding while the server cart is still loading adds to it, and the count never shows it empty', async () => {
+  const page = await browser.newPage();
+  const float = byName('Pool Float');
+  await signUp(page);
+  await addFromProductPage(page, float, 3);
+
+  const cartReads = await holdAnswers(page, 'GET', '**/api/cart');
+  await page.reload();
+  await page.getByRole('heading', { name: float.name }).waitFor();
+  await cartReads.answered(0);
+  assert.notEqual(await page.getByTestId('cart-count').innerText(), '0', 'an unknown cart is not shown as empty');
+  await page.getByLabel('Quantity').fill('1');
+  await page.getByRole('button', { name: 'Add to cart' }).click();
+  await page.getByTestId('announcer').filter({ hasText: `Added ${float.name}` }).waitFor();
+  await cartReads.release(0);
+
+  const cart = await serverCart(page);
+  assert.deepEqual(cart.items.map((i) => [i.uuid, i.quantity]), [[float.uuid, 4]], '3 in the cart plus 1 is 4');
+  assert.equal(await page.getByTestId('cart-count').innerText(), '4', 'the late, older answer is not shown');
+  await page.close();
+});
+
+test("a cart answer that lands after logging out never reaches the next account's cart", async () => {
+  const page = await browser.newPage();
+  const blanket = byName('Blanket');
+  await signUp(page);
+  await addFromProductPage(page, blanket, 2);
+
+  const cartReads = await holdAnswers(page, 'GET', '**/api/cart');
+  await page.reload();
+  await page.getByRole('button', { name: 'Log out' }).waitFor();
+  await cartReads.answered(0);
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('link', { name: 'Log in' }).first().waitFor();
+  await cartReads.release(0);
+  assert.equal(await page.getByTestId('cart-count').innerText(), '0', "the old session's cart is not shown");
+  const guest = JSON.parse(await page.evaluate(() => localStorage.getItem('unishop.guest-cart')) ?? '{"lines":[]}');
+  assert.deepEqual(guest.lines, [], "the old session's cart is not kept as the guest cart");
+
+  await page.unroute('**/api/cart');
+  await signUp(page);
+  assert.deepEqual((await serverCart(page)).items, [], "nothing of the first account's cart reaches the second");
+  assert.equal(await page.getByTestId('cart-count').innerText(), '0');
+  await page.close();
+});
+
+test('row updates answered out of order: the latest request wins', async () => {
+  const page = await browser.newPage();
+  const dress = byName('Party Dress');
+  await signUp(page);
+  await addFromProductPage(page, dress, 1);
+  await page.goto(`${site.url}/cart`);
+  await page.getByTestId('cart-line').first().waitFor();
+
+  const updates = await holdAnswers(page, 'PUT', '**/api/cart/items/*');
+  const quantity = page.getByLabel(`Quantity of ${dress.name}`);
+  await quantity.fill('5');
+  await page.getByRole('button', { name: 'Update' }).click();
+  await updates.answered(0);
+  await quantity.fill('2');
+  await page.getByRole('button', { name: 'Update' }).click();
+  await updates.answered(1);
+  await updates.release(1);
+  await updates.release(0);
+
+  assert.equal((await serverCart(page)).items[0].quantity, 2, 'the API applied both, the second last');
+  assert.equal(await page.getByTestId('cart-count').innerText(), '2', 'the older answer (5) does not win');
+  assert.equal(await page.getByTestId('line-total').innerText(), `$${((2 * dress.priceCents) / 100).toFixed(2)}`);
+  await page.close();
+});
+
+test('adding past 99 holds the line at 99 and says so, for a guest and logged in alike', async () => {
+  const slippers = byName('Slippers');
+  for (const loggedIn of [false, true]) {
+    const page = await browser.newPage();
+    if (loggedIn) await signUp(page);
+    await addFromProductPage(page, slippers, 98);
+    await page.getByLabel('Quantity').fill('5');
+    await page.getByRole('button', { name: 'Add to cart' }).click();
+    await page.getByTestId('announcer').filter({ hasText: 'at most 99' }).waitFor();
+    assert.equal(await page.getByTestId('cart-count').innerText(), '99', loggedIn ? 'logged in' : 'guest');
+    assert.equal(await page.locator('#quantity-error').innerText(), '', 'not refused');
+    if (loggedIn) assert.equal((await serverCart(page)).items[0].quantity, 99);
+    await page.close();
+  }
+});

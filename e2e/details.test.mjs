@@ -1,0 +1,234 @@
+// The details, against our API in Chromium: page titles, status messages, select values after Back
+// and Forward, focus after a slow navigation, past orders, browsers without `crypto.randomUUID`
+// or `AbortSignal.timeout`, config.json fetched once and never holding the page back, and a
+// page's requests aborted when it goes.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startStack } from './support/stack.mjs';
+
+let site;
+let browser;
+let products;
+let stack;
+
+before(async () => {
+  stack = await startStack();
+  ({ site, browser, products } = stack);
+});
+
+after(() => stack?.stop());
+
+let emailCounter = 0;
+const freshEmail = () => `details${Date.now()}${emailCounter++}@example.com`;
+
+async function signUp(page) {
+  await page.goto(`${site.url}/signup`);
+  await page.getByLabel('Email').fill(freshEmail());
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByRole('button', { name: 'Log out' }).waitFor();
+}
+
+function deferred() {
+  let resolve;
+  const promise = new Promise((r) => { resolve = r; });
+  return { promise, resolve };
+}
+
+/** Places an order for the shopper logged in on `page`, through the API; returns its id. */
+async function placeOrderThroughApi(page) {
+  const { token } = JSON.parse(await page.evaluate(() => localStorage.getItem('unishop.session')));
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const put = await fetch(`${stack.api.url}/cart/items/${products[0].uuid}`, {
+    method: 'PUT', headers, body: JSON.stringify({ quantity: 1 }),
+  });
+  assert.equal(put.status, 200);
+  const order = await fetch(`${stack.api.url}/orders`, {
+    method: 'POST',
+    headers: { ...headers, 'idempotency-key': `details-${Date.now()}` },
+    body: JSON.stringify({ shipping: { name: 'Ada', line1: '1 Road', city: 'London', postalCode: 'N1', country: 'UK' } }),
+  });
+  assert.equal(order.status, 201);
+  return (await order.json()).id;
+}
+
+test('every page names itself in the document title', async () => {
+  const page = await browser.newPage();
+  const product = products[0];
+  for (const [url, title] of [
+    ['/', 'The Unicorn Shop'],
+    [`/product/${product.uuid}`, `${product.name} · The Unicorn Shop`],
+    ['/cart', 'Your cart · The Unicorn Shop'],
+    ['/login', 'Log in · The Unicorn Shop'],
+    ['/signup', 'Create an account · The Unicorn Shop'],
+    ['/orders', 'Your orders · The Unicorn Shop'],
+    ['/status', 'Service status · The Unicorn Shop'],
+    ['/no-such-page', 'Page not found · The Unicorn Shop'],
+  ]) {
+    await page.goto(`${site.url}${url}`);
+    await page.locator('main h1').waitFor();
+    await page.waitForFunction((expected) => document.title === expected, title).catch(async () => {
+      assert.fail(`${url} is titled ${JSON.stringify(await page.title())}, not ${JSON.stringify(title)}`);
+    });
+  }
+  await page.close();
+});
+
+test("the catalogue's status line exists before it speaks, so its news is announced", async () => {
+  const page = await browser.newPage();
+  const release = deferred();
+  await page.route('**/api/unicorns/', async (route) => {
+    const response = await route.fetch();
+    await release.promise;
+    await route.fulfill({ response });
+  });
+  await page.goto(site.url);
+  await page.locator('main h1').waitFor();
+  const status = page.locator('main [role=status]');
+  assert.equal(await status.count(), 1, 'the status container is there while the catalogue loads');
+  const handle = await status.elementHandle();
+  release.resolve();
+  await page.getByTestId('product-card').nth(9).waitFor();
+  assert.equal(await handle.evaluate((el) => el.isConnected && el.textContent), '10 products', 'the same element now speaks');
+  await page.close();
+});
+
+test('the selects show the URL after Back and Forward; a new sort order replaces the history entry', async () => {
+  const page = await browser.newPage();
+  const [first, second] = [...new Set(products.map((p) => p.category))];
+  await page.goto(site.url);
+  await page.getByTestId('product-card').nth(9).waitFor();
+  const category = page.getByLabel('Category');
+  await category.selectOption(first);
+  await page.waitForURL((url) => url.searchParams.get('category') === first);
+  await category.selectOption(second);
+  await page.waitForURL((url) => url.searchParams.get('category') === second);
+  await page.goBack();
+  await page.waitForURL((url) => url.searchParams.get('category') === first);
+  assert.equal(await category.inputValue(), first, 'Back shows the earlier category');
+  await page.goForward();
+  await page.waitForURL((url) => url.searchParams.get('category') === second);
+  assert.equal(await category.inputValue(), second, 'Forward shows the later one');
+
+  const entries = await page.evaluate(() => history.length);
+  await page.getByLabel('Sort by').selectOption('price');
+  await page.waitForURL((url) => url.searchParams.get('sort') === 'price');
+  await page.getByLabel('Sort by').selectOption('-price');
+  await page.waitForURL((url) => url.searchParams.get('sort') === '-price');
+  assert.equal(await page.evaluate(() => history.length), entries, 'sorting adds no history entries');
+  await page.goBack();
+  await page.waitForURL((url) => url.searchParams.get('category') === first && !url.searchParams.has('sort'));
+  assert.equal(await page.getByLabel('Sort by').inputValue(), '');
+  await page.close();
+});
+
+test('a past order is headed as an order, and focus reaches its heading however slowly it loads', async () => {
+  const page = await browser.newPage();
+  await signUp(page);
+  const id = await placeOrderThroughApi(page);
+  await page.goto(`${site.url}/orders`);
+  await page.getByTestId('order-summary').first().waitFor();
+
+  const release = deferred();
+  await page.route(`**/api/orders/${id}`, async (route) => {
+    const response = await route.fetch();
+    await release.promise;
+    await route.fulfill({ response });
+  });
+  await page.getByTestId('order-summary').getByRole('link').click();
+  await page.waitForURL(`**/orders/${id}`);
+  // Well past the frames a quick page needs: sixty frames with no heading.
+  await page.evaluate(() => new Promise((resolve) => {
+    let left = 60;
+    const tick = () => (--left ? requestAnimationFrame(tick) : resolve());
+    requestAnimationFrame(tick);
+  }));
+  release.resolve();
+  const heading = page.locator('main h1');
+  await heading.filter({ hasText: /^Order of \d{4}-\d{2}-\d{2}$/ }).waitFor();
+  await page.waitForFunction(() => document.activeElement === document.querySelector('main h1'));
+  assert.equal(await page.getByRole('heading', { name: 'Order confirmed' }).count(), 0);
+  await page.close();
+});
+
+test('without crypto.randomUUID and AbortSignal.timeout the shop still loads and adds to the cart', async () => {
+  const page = await browser.newPage();
+  await page.addInitScript(() => {
+    delete Crypto.prototype.randomUUID;
+    delete AbortSignal.timeout;
+  });
+  const keys = [];
+  page.on('request', (request) => {
+    const key = request.headers()['idempotency-key'];
+    if (key) keys.push(key);
+  });
+  await page.goto(site.url);
+  await page.getByTestId('product-card').nth(9).waitFor();
+  await signUp(page);
+  await page.goto(`${site.url}/product/${products[1].uuid}`);
+  await page.getByRole('button', { name: 'Add to cart' }).click();
+  await page.getByTestId('announcer').filter({ hasText: 'Added' }).waitFor();
+  assert.equal(await page.getByTestId('cart-count').innerText(), '1');
+  assert.equal(await page.locator('#crash-notice').count(), 0, 'nothing crashed');
+  assert.equal(keys.length, 1, 'the add carries an idempotency key');
+  assert.match(keys[0], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  await page.close();
+});
+
+test('a cold load fetches config.json once', async () => {
+  const page = await browser.newPage();
+  const configs = [];
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname === '/config.json') configs.push(request);
+  });
+  await page.goto(site.url);
+  await page.getByTestId('product-card').nth(9).waitFor();
+  await page.getByRole('link', { name: products[2].name }).click();
+  await page.getByRole('heading', { name: products[2].name }).waitFor();
+  assert.equal(configs.length, 1);
+  await page.close();
+});
+
+test("leaving a page aborts the page's requests still on their way", async () => {
+  const page = await browser.newPage();
+  await signUp(page);
+  let failure = 'still on its way';
+  await page.route('**/api/orders', () => {});
+  page.on('requestfailed', (request) => {
+    if (new URL(request.url()).pathname === '/api/orders') failure = request.failure()?.errorText;
+  });
+  await page.goto(`${site.url}/orders`);
+  await page.getByText('Loading your orders…').waitFor();
+  await page.getByRole('link', { name: 'Products' }).click();
+  await page.getByTestId('product-card').nth(9).waitFor();
+  // A request made after leaving: the browser reports its events after those of the abort.
+  const marker = page.waitForEvent('requestfinished', (r) => r.url().endsWith('?after-leaving'));
+  await page.evaluate(() => fetch('/config.json?after-leaving').then((r) => r.text()));
+  await marker;
+  assert.match(failure, /ABORTED/, 'aborted on leaving, not at the timeout');
+  await page.close();
+});
+
+test('a slow config.json does not keep the page blank: it mounts, then loads when config.json comes', async () => {
+  const page = await browser.newPage();
+  const release = deferred();
+  let requests = 0;
+  await page.route('**/config.json', async (route) => {
+    requests += 1;
+    const response = await route.fetch();
+    await release.promise;
+    await route.fulfill({ response }).catch(() => {});
+  });
+  const failed = [];
+  page.on('requestfailed', (request) => failed.push(request.url()));
+  await page.goto(site.url);
+  await page.getByRole('heading', { name: 'Unicorns for every day' }).waitFor();
+  assert.deepEqual(failed, [], 'the page mounted while config.json was on its way, not after giving up on it');
+  assert.equal(await page.getByTestId('product-card').count(), 0, 'config.json has not come yet');
+  release.resolve();
+  await page.getByTestId('product-card').nth(9).waitFor();
+  await page.getByTestId('region-badge').filter({ hasText: 'us-east-1' }).waitFor();
+  assert.equal(requests, 1, 'one request for config.json: the preload, taken by the app');
+  await page.close();
+});
