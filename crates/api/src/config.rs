@@ -42,6 +42,26 @@ pub struct Config {
     /// A file holding the token key, for secrets mounted as files.
     #[arg(long, env = "UNISHOP_TOKEN_KEY_FILE", conflicts_with = "token_key")]
     pub token_key_file: Option<PathBuf>,
+
+    /// DynamoDB table of the carts (partition key `uuid`). With `--orders-table`, carts and
+    /// orders live in DynamoDB (region and credentials from the AWS environment,
+    /// `AWS_ENDPOINT_URL_DYNAMODB` for an emulator); without both, in the database.
+    #[arg(long, env = "UNISHOP_CARTS_TABLE", requires = "orders_table")]
+    pub carts_table: Option<String>,
+
+    /// DynamoDB table of the orders (keys `pk` and `sk`); goes with `--carts-table`.
+    #[arg(long, env = "UNISHOP_ORDERS_TABLE", requires = "carts_table")]
+    pub orders_table: Option<String>,
+}
+
+impl Config {
+    /// The DynamoDB tables for carts and orders, when both are set.
+    pub fn dynamodb_tables(&self) -> Option<crate::store::dynamodb::Tables> {
+        Some(crate::store::dynamodb::Tables {
+            carts: self.carts_table.clone()?,
+            orders: self.orders_table.clone()?,
+        })
+    }
 }
 
 /// A secret setting: `{:?}` (and so any log of the configuration) never shows it.
@@ -96,6 +116,26 @@ mod tests {
         ])
         .expect("parses");
         assert!(!format!("{config:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn dynamodb_tables_come_in_pairs() {
+        let both = Config::try_parse_from([
+            "unishop-api",
+            "--carts-table",
+            "carts",
+            "--orders-table",
+            "orders",
+        ])
+        .expect("parses");
+        let tables = both.dynamodb_tables().expect("both set");
+        assert_eq!(
+            (tables.carts.as_str(), tables.orders.as_str()),
+            ("carts", "orders")
+        );
+        assert!(Config::try_parse_from(["unishop-api", "--carts-table", "carts"]).is_err());
+        let neither = Config::try_parse_from(["unishop-api"]).expect("parses");
+        assert!(neither.dynamodb_tables().is_none());
     }
 
     #[test]

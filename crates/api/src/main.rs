@@ -2,6 +2,7 @@ use clap::Parser;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use unishop_api::auth::TokenKey;
+use unishop_api::store::dynamodb::DynamoStore;
 use unishop_api::{router, store::sqlite::SqliteStore, AppState, Config};
 
 #[tokio::main]
@@ -43,7 +44,14 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         config.region
     );
     tracing::info!(%address, region = %config.region, "listening");
-    let app = router(AppState::new(&config.region, store.into_stores(), tokens));
+    let mut stores = store.into_stores();
+    if let Some(tables) = config.dynamodb_tables() {
+        tracing::info!(carts = %tables.carts, orders = %tables.orders, "carts and orders in DynamoDB");
+        stores = DynamoStore::from_env(tables)
+            .await
+            .serve_carts_and_orders(stores);
+    }
+    let app = router(AppState::new(&config.region, stores, tokens));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

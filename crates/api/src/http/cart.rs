@@ -117,7 +117,7 @@ pub async fn merge(
         .partition(|line| snapshot.product(line.uuid).is_some());
     let mut unknown: Vec<Uuid> = unknown.into_iter().map(|l| l.uuid).collect();
     unknown.dedup();
-    let merged = state.stores.carts.merge(user, &known).await?;
+    let merged = state.stores.carts.merge(user, &known, None).await?;
     Ok(Json(MergeResult {
         cart: price(&snapshot, &merged.lines),
         unknown,

@@ -6,6 +6,7 @@
 //! layer, so a new backend only has to store and fetch faithfully (and atomically where a method
 //! says so).
 
+pub mod dynamodb;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -117,7 +118,16 @@ pub trait Carts: Send + Sync {
     async fn remove_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError>;
     /// Folds `incoming` into the cart with [`unishop_model::merge_lines`], atomically
     /// ([`StoreError::CartFull`], and no change, when the result would pass the line limit).
-    async fn merge(&self, user: Uuid, incoming: &[CartLine]) -> Result<Merged, StoreError>;
+    ///
+    /// With a `key`, the merge happens once: when this user already merged with that key (keys
+    /// are remembered for at least 24 hours), nothing changes and the answer is the cart as it
+    /// is now with nothing `capped`. The key and the merge are recorded together or not at all.
+    async fn merge(
+        &self,
+        user: Uuid,
+        incoming: &[CartLine],
+        key: Option<&str>,
+    ) -> Result<Merged, StoreError>;
     /// Whether the database answers at all.
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -29,6 +29,8 @@ pub const WAIT_LIMIT: Duration = Duration::from_secs(3);
 
 /// How long a failed login is remembered at most.
 const FAILURE_MEMORY_SECS: i64 = 24 * 60 * 60;
+/// How long a merge's idempotency key is remembered (at least 24 hours are promised).
+const MERGE_KEY_MEMORY_SECS: i64 = 48 * 60 * 60;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -450,7 +452,12 @@ impl Carts for SqliteStore {
         Ok(())
     }
 
-    async fn merge(&self, user: Uuid, incoming: &[CartLine]) -> Result<Merged, StoreError> {
+    async fn merge(
+        &self,
+        user: Uuid,
+        incoming: &[CartLine],
+        key: Option<&str>,
+    ) -> Result<Merged, StoreError> {
         let _turn = self.write_turn().await?;
         let mut tx = self
             .pool
@@ -458,6 +465,34 @@ impl Carts for SqliteStore {
             .await
             .map_err(unavailable)?;
         let existing = cart_lines(&mut tx, user).await?;
+        if let Some(key) = key {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or_default();
+            sqlx::query("DELETE FROM cart_merges WHERE user_uuid = ? AND at < ?")
+                .bind(user.to_string())
+                .bind(now - MERGE_KEY_MEMORY_SECS)
+                .execute(&mut *tx)
+                .await
+                .map_err(write_error)?;
+            let recorded = sqlx::query(
+                "INSERT INTO cart_merges (user_uuid, merge_key, at) VALUES (?, ?, ?)
+                 ON CONFLICT (user_uuid, merge_key) DO NOTHING",
+            )
+            .bind(user.to_string())
+            .bind(key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(write_error)?;
+            if recorded.rows_affected() == 0 {
+                return Ok(Merged {
+                    lines: existing,
+                    capped: vec![],
+                });
+            }
+        }
         let merged = merge_lines(&existing, incoming).map_err(|_| StoreError::CartFull)?;
         for line in &merged.lines {
             sqlx::query(

@@ -15,6 +15,7 @@ pub async fn run_all(stores: &Stores) {
     cart_lines_keep_order_and_quantities(stores).await;
     legacy_add_keeps_quantity_and_respects_the_line_limit(stores).await;
     merge_adds_up_atomically(stores).await;
+    a_keyed_merge_applies_once(stores).await;
     orders_are_placed_once_and_empty_the_cart(stores).await;
     an_order_from_a_changed_cart_is_refused_whole(stores).await;
 }
@@ -223,7 +224,11 @@ pub async fn merge_adds_up_atomically(stores: &Stores) {
         .await
         .expect("set");
     let merged = carts
-        .merge(user, &[line("UnicornFloat", 5), line("UnicornGlitter", 2)])
+        .merge(
+            user,
+            &[line("UnicornFloat", 5), line("UnicornGlitter", 2)],
+            None,
+        )
         .await
         .expect("merged");
     assert_eq!(merged.capped, vec![product_uuid("UnicornFloat")]);
@@ -232,7 +237,57 @@ pub async fn merge_adds_up_atomically(stores: &Stores) {
     assert_eq!(carts.cart(user).await.expect("reads"), expected);
 }
 
-fn order_for(lines: &[CartLine], region: &str) -> Order {
+pub async fn a_keyed_merge_applies_once(stores: &Stores) {
+    let user = new_user(stores).await;
+    let carts = &stores.carts;
+    let guest = [line("UnicornPink", 2), line("UnicornCool", 1)];
+    let first = carts
+        .merge(user, &guest, Some("merge-key-1"))
+        .await
+        .expect("merged");
+    assert_eq!(first.lines, guest.to_vec());
+    carts
+        .set_quantity(user, product_uuid("UnicornPink"), 98)
+        .await
+        .expect("set");
+    // The same key again (a retry): nothing changes, the cart as it is now is answered.
+    let again = carts
+        .merge(user, &guest, Some("merge-key-1"))
+        .await
+        .expect("answered");
+    let now = vec![line("UnicornPink", 98), line("UnicornCool", 1)];
+    assert_eq!((again.lines, again.capped), (now.clone(), vec![]));
+    assert_eq!(carts.cart(user).await.expect("reads"), now);
+    // A merge refused whole (too many lines) does not use up its key.
+    let too_many: Vec<CartLine> = (0..MAX_CART_LINES as u128)
+        .map(|i| CartLine {
+            uuid: Uuid::from_u128(i + 1),
+            quantity: 1,
+        })
+        .collect();
+    let refused = carts.merge(user, &too_many, Some("merge-key-2")).await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::CartFull) | Err(StoreError::MissingReference)
+        ),
+        "{refused:?}"
+    );
+    let second = carts
+        .merge(user, &[line("UnicornPink", 5)], Some("merge-key-2"))
+        .await
+        .expect("merged");
+    assert_eq!(second.capped, vec![product_uuid("UnicornPink")]);
+    // Another user's keys are their own.
+    let other = new_user(stores).await;
+    let theirs = carts
+        .merge(other, &guest, Some("merge-key-1"))
+        .await
+        .expect("merged");
+    assert_eq!(theirs.lines, guest.to_vec());
+}
+
+pub fn order_for(lines: &[CartLine], region: &str) -> Order {
     let items: Vec<CartItem> = lines
         .iter()
         .map(|l| CartItem::new(l.uuid, "product".into(), 100, l.quantity))
