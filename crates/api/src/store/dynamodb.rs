@@ -100,7 +100,7 @@ use unishop_model::{merge_lines, CartItem, CartLine, Merged, Order, ShippingAddr
 use unishop_model::{MAX_CART_LINES, MAX_QUANTITY};
 use uuid::Uuid;
 
-use super::{Carts, NewOrder, Orders, StoreError, StoredOrder, Stores};
+use super::{Carts, NewOrder, Orders, StoreError, StoredOrder, Stores, MERGE_KEY_MEMORY_SECS};
 use crate::seed::CATALOGUE;
 
 /// How long connecting to the endpoint may take.
@@ -114,9 +114,9 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_millis(1200);
 const CALL_ATTEMPTS: u32 = 2;
 /// How often a cart write reads again after losing to another write of this region.
 pub const WRITE_ATTEMPTS: usize = 5;
-/// How long a merge's idempotency key is remembered (the promise is at least 24 hours; the
-/// margin covers clocks that disagree between regions).
-const MERGE_KEY_MEMORY_MS: i64 = 48 * 60 * 60 * 1000;
+/// How long a merge's idempotency key is remembered: twice the promised
+/// [`MERGE_KEY_MEMORY_SECS`], a margin for clocks that disagree between regions.
+const MERGE_KEY_MEMORY_MS: i64 = 2 * MERGE_KEY_MEMORY_SECS * 1000;
 /// The most merge keys a cart item keeps (the newest), which bounds the item's size.
 const MAX_MERGE_KEYS: usize = 100;
 const ORDER_PREFIX: &str = "order#";

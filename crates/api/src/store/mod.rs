@@ -53,6 +53,9 @@ pub struct Credentials {
     pub password_hash: Option<String>,
 }
 
+/// How long an idempotency key of a cart merge is remembered at least, in seconds.
+pub const MERGE_KEY_MEMORY_SECS: i64 = 24 * 60 * 60;
+
 /// An order ready to be recorded.
 #[derive(Clone, Debug)]
 pub struct NewOrder {
@@ -119,9 +122,10 @@ pub trait Carts: Send + Sync {
     /// Folds `incoming` into the cart with [`unishop_model::merge_lines`], atomically
     /// ([`StoreError::CartFull`], and no change, when the result would pass the line limit).
     ///
-    /// With a `key`, the merge happens once: when this user already merged with that key (keys
-    /// are remembered for at least 24 hours), nothing changes and the answer is the cart as it
-    /// is now with nothing `capped`. The key and the merge are recorded together or not at all.
+    /// With a `key` (the request's `Idempotency-Key`) the merge happens once: when this user
+    /// already merged with that key, nothing changes and the answer is the cart as it is now
+    /// with nothing `capped`. The key is recorded in the same atomic write as the merge and
+    /// remembered for at least [`MERGE_KEY_MEMORY_SECS`].
     async fn merge(
         &self,
         user: Uuid,

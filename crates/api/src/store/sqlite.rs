@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::{
     Carts, Catalogue, Credentials, NewOrder, NewUser, Orders, StoreError, StoredOrder, Stores,
-    Users,
+    Users, MERGE_KEY_MEMORY_SECS,
 };
 use crate::seed::CATALOGUE;
 
@@ -29,8 +29,6 @@ pub const WAIT_LIMIT: Duration = Duration::from_secs(3);
 
 /// How long a failed login is remembered at most.
 const FAILURE_MEMORY_SECS: i64 = 24 * 60 * 60;
-/// How long a merge's idempotency key is remembered (at least 24 hours are promised).
-const MERGE_KEY_MEMORY_SECS: i64 = 48 * 60 * 60;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -464,12 +462,8 @@ impl Carts for SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(unavailable)?;
-        let existing = cart_lines(&mut tx, user).await?;
         if let Some(key) = key {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or_default();
+            let now = crate::auth::now_secs();
             sqlx::query("DELETE FROM cart_merges WHERE user_uuid = ? AND at < ?")
                 .bind(user.to_string())
                 .bind(now - MERGE_KEY_MEMORY_SECS)
@@ -477,8 +471,8 @@ impl Carts for SqliteStore {
                 .await
                 .map_err(write_error)?;
             let recorded = sqlx::query(
-                "INSERT INTO cart_merges (user_uuid, merge_key, at) VALUES (?, ?, ?)
-                 ON CONFLICT (user_uuid, merge_key) DO NOTHING",
+                "INSERT INTO cart_merges (user_uuid, idempotency_key, at) VALUES (?, ?, ?)
+                 ON CONFLICT (user_uuid, idempotency_key) DO NOTHING",
             )
             .bind(user.to_string())
             .bind(key)
@@ -488,11 +482,12 @@ impl Carts for SqliteStore {
             .map_err(write_error)?;
             if recorded.rows_affected() == 0 {
                 return Ok(Merged {
-                    lines: existing,
-                    capped: vec![],
+                    lines: cart_lines(&mut tx, user).await?,
+                    capped: Vec::new(),
                 });
             }
         }
+        let existing = cart_lines(&mut tx, user).await?;
         let merged = merge_lines(&existing, incoming).map_err(|_| StoreError::CartFull)?;
         for line in &merged.lines {
             sqlx::query(
