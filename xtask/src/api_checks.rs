@@ -318,8 +318,31 @@ local product = "{product}"
     )
 }
 
+/// Where the benchmarked API keeps its data.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum BenchStore {
+    /// Everything in one SQLite file.
+    Sqlite,
+    /// Carts and orders in DynamoDB on moto_server (an AWS emulator, so the figures measure the
+    /// emulator, not DynamoDB); catalogue and accounts in SQLite.
+    Dynamodb,
+}
+
+/// The environment that puts the API's carts and orders in DynamoDB on the emulator at `url`
+/// (moto takes any credentials).
+fn dynamodb_env(url: &str) -> [(&'static str, String); 6] {
+    [
+        ("UNISHOP_CARTS_TABLE", "unishop-carts".to_owned()),
+        ("UNISHOP_ORDERS_TABLE", "unishop-orders".to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", url.to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "emulator".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "emulator".to_owned()),
+    ]
+}
+
 /// `cargo xtask bench api`: the release API against the static ceiling, one line per scenario.
-pub fn bench_api(repo_root: &Path) -> Result<(), String> {
+pub fn bench_api(repo_root: &Path, store: BenchStore) -> Result<(), String> {
     run(Command::new("cargo")
         .args([
             "build",
@@ -330,23 +353,38 @@ pub fn bench_api(repo_root: &Path) -> Result<(), String> {
             "unishop-api",
             "--example",
             "static_ceiling",
+            "--example",
+            "create_dynamodb_tables",
         ])
         .current_dir(repo_root))?;
     let release = target_dir().join("release");
     let scratch = Scratch::new("bench")?;
     let database = format!("sqlite://{}", scratch.0.join("shop.db").display());
+    let mut api_command = Command::new(release.join("unishop-api"));
+    api_command
+        .env("UNISHOP_DATABASE_URL", &database)
+        .env("RUST_LOG", "warn");
+    // Held to the end of the run: dropping it stops moto_server.
+    let _moto = match store {
+        BenchStore::Sqlite => None,
+        BenchStore::Dynamodb => {
+            let moto = crate::release::MotoServer::start(&scratch.0.join("moto_server.log"))?;
+            println!(
+                "bench: carts and orders in DynamoDB on moto_server {} (an emulator)",
+                moto.url
+            );
+            let env = dynamodb_env(&moto.url);
+            run(Command::new(release.join("examples/create_dynamodb_tables")).envs(env.clone()))?;
+            api_command.envs(env);
+            Some(moto)
+        }
+    };
     let (mut ceiling, ceiling_address) = start_server(
         "static-ceiling",
         &mut Command::new(release.join("examples/static_ceiling")),
         &scratch.0,
     )?;
-    let (mut api, address) = start_server(
-        "unishop-api",
-        Command::new(release.join("unishop-api"))
-            .env("UNISHOP_DATABASE_URL", &database)
-            .env("RUST_LOG", "warn"),
-        &scratch.0,
-    )?;
+    let (mut api, address) = start_server("unishop-api", &mut api_command, &scratch.0)?;
     let result = (|| {
         let product = "5ac3ba4e-7974-568b-bda4-6992f843ea09"; // UnicornFloat's stable uuid
         let tokens = (0..BENCH_WRITERS)
@@ -438,7 +476,14 @@ end"#,
         placed.rps /= 2.0;
         report("place_order", placed);
 
-        println!("\nbench: api summary");
+        println!(
+            "\nbench: api summary ({})",
+            match store {
+                BenchStore::Sqlite => "store sqlite",
+                BenchStore::Dynamodb =>
+                    "store dynamodb: carts and orders on moto_server, an emulator, not DynamoDB",
+            }
+        );
         for line in &lines {
             println!("{line}");
         }

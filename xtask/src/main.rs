@@ -50,6 +50,9 @@ enum Task {
         /// What to measure (default: the storefront's bundle and first render).
         #[arg(value_enum, default_value = "storefront")]
         what: BenchTarget,
+        /// Where the API keeps its data for `bench api`.
+        #[arg(long, value_enum, default_value = "sqlite")]
+        store: api_checks::BenchStore,
     },
 }
 
@@ -80,7 +83,7 @@ fn main() -> std::process::ExitCode {
         Task::Rollback(args) => release::rollback(&args),
         Task::Failover(args) => failover::failover(&args),
         Task::Failback(args) => failover::failback(&args),
-        Task::Bench { what } => match what {
+        Task::Bench { what, store } => match what {
             BenchTarget::Storefront => setup::setup(setup::Scope::Test)
                 .and_then(|()| bench_bundle())
                 .and_then(|()| bench::first_render()),
@@ -88,7 +91,7 @@ fn main() -> std::process::ExitCode {
             BenchTarget::FirstRender => setup::setup(setup::Scope::Test)
                 .and_then(|()| bench::build_release())
                 .and_then(|_| bench::first_render()),
-            BenchTarget::Api => api_checks::bench_api(&process::repo_root()),
+            BenchTarget::Api => api_checks::bench_api(&process::repo_root(), store),
         },
     };
     match result {

@@ -1122,13 +1122,14 @@ pub fn md5_hex(data: &[u8]) -> String {
 // test against moto_server (called by `cargo xtask test`)
 
 /// A moto_server child process, killed when dropped (also on failure paths).
-struct MotoServer {
+pub(crate) struct MotoServer {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl MotoServer {
-    fn start(log: &Path) -> Result<MotoServer, String> {
+    /// Starts moto_server on a free loopback port, logging to `log`, and waits until it listens.
+    pub(crate) fn start(log: &Path) -> Result<MotoServer, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("cannot find a free port: {e}"))?
