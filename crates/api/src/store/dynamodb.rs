@@ -45,6 +45,10 @@
 //! `Query` on `pk` (paged past 1 MB), newest first by `createdAt`; one order by id is the same
 //! query filtered on `id` (a shopper's order history is short; no index needed).
 //!
+//! Nothing expires: the templates enable TTL on an `expiresAt` attribute, which the API does not
+//! write (a cart's merge keys age out inside the item). Both tables are on-demand
+//! (`PAY_PER_REQUEST`) with `NEW_AND_OLD_IMAGES` streams, as global tables require.
+//!
 //! Placing an order is one `TransactWriteItems`: the order item on the condition that it does
 //! not exist yet ([`StoreError::Conflict`] otherwise), and the emptied cart on the condition that
 //! its `version` is the one whose lines were priced ([`StoreError::Stale`] otherwise). Either both
