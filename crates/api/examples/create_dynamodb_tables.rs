@@ -13,7 +13,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         orders: std::env::var("UNISHOP_ORDERS_TABLE").map_err(|_| "set UNISHOP_ORDERS_TABLE")?,
     };
     DynamoStore::from_env(tables.clone())
-        .await
+        .await?
         .create_tables()
         .await?;
     println!("tables {} and {} are ready", tables.carts, tables.orders);

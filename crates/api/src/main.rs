@@ -49,6 +49,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!(carts = %tables.carts, orders = %tables.orders, "carts and orders in DynamoDB");
         stores = DynamoStore::from_env(tables)
             .await
+            .map_err(|e| format!("cannot use DynamoDB: {e}"))?
             .serve_carts_and_orders(stores);
     }
     let app = router(AppState::new(&config.region, stores, tokens));

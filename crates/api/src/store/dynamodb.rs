@@ -397,17 +397,23 @@ fn stored_order(item: &HashMap<String, AttributeValue>) -> Result<StoredOrder, S
 impl DynamoStore {
     /// A store on `tables`, configured like every AWS SDK client (region, credentials and
     /// `AWS_ENDPOINT_URL_DYNAMODB` from the environment), with the bounded timeouts and retries.
-    pub async fn from_env(tables: Tables) -> Self {
+    /// Fails when the environment names no region (Lambda always does).
+    pub async fn from_env(tables: Tables) -> Result<Self, StoreError> {
         let shared = aws_config::defaults(BehaviorVersion::latest())
             .http_client(https_client())
             .timeout_config(bounded_timeouts())
             .retry_config(bounded_retries())
             .load()
             .await;
-        Self {
+        if shared.region().is_none() {
+            return Err(StoreError::Unavailable(
+                "no AWS region for DynamoDB: set AWS_REGION".to_owned(),
+            ));
+        }
+        Ok(Self {
             client: Client::new(&shared),
             tables,
-        }
+        })
     }
 
     /// A store on an emulator at `endpoint` (moto), with fixed fake credentials: for tests and
