@@ -184,6 +184,18 @@ fn bounded_retries() -> RetryConfig {
         .with_max_backoff(Duration::from_millis(200))
 }
 
+/// Table management (only `create_tables`, for emulators) may take its time: an emulator loads
+/// its DynamoDB part on the first call, which takes moto over a second.
+fn control_plane() -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::config::Builder::default().timeout_config(
+        TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_timeout(Duration::from_secs(30))
+            .operation_attempt_timeout(Duration::from_secs(30))
+            .build(),
+    )
+}
+
 /// Whether a product is one the catalogue sells (the seed compiled into the binary is the
 /// catalogue in every region; DynamoDB has no foreign keys to check it).
 fn known_product(product: Uuid) -> bool {
@@ -498,7 +510,12 @@ impl DynamoStore {
                         .map_err(unavailable)?,
                 );
         }
-        match request.send().await {
+        match request
+            .customize()
+            .config_override(control_plane())
+            .send()
+            .await
+        {
             Ok(_) => {}
             Err(error)
                 if error
@@ -511,6 +528,8 @@ impl DynamoStore {
                 .client
                 .describe_table()
                 .table_name(name)
+                .customize()
+                .config_override(control_plane())
                 .send()
                 .await
                 .map_err(sdk_unavailable)?;
