@@ -18,7 +18,9 @@
 //!
 //! Size: a full cart is about 3 KB (50 lines of ~60 bytes), the merge keys at most about 8 KB
 //! (100 keys of up to 64 characters): far below DynamoDB's 400 KB item limit, and 1 to 11 write
-//! units per write. A write reads the item (strongly consistent), changes it in memory and puts it
+//! units per write. The cap on keys is the one limit of the promise to remember a key for 24
+//! hours: a shopper who merged more than 100 guest carts within a day (one per login) would find
+//! the oldest keys forgotten. A write reads the item (strongly consistent), changes it in memory and puts it
 //! back on the condition that `version` is still the one read; when another write of this region
 //! came first, it reads again (at most [`WRITE_ATTEMPTS`] times, then [`StoreError::Stale`]). The
 //! version is random rather than a counter so that an item replaced by the other region's write
