@@ -58,7 +58,11 @@
 //!
 //! Errors and timeouts of the SDK are [`StoreError::Unavailable`] (the API answers 503). The
 //! client is bounded so a dead or hung endpoint fails fast: [`CONNECT_TIMEOUT`],
-//! [`ATTEMPT_TIMEOUT`] per attempt, [`OPERATION_TIMEOUT`] per call including one retry.
+//! [`ATTEMPT_TIMEOUT`] per attempt, [`OPERATION_TIMEOUT`] per call including one retry. A write
+//! whose attempt timed out after DynamoDB applied it is retried and then fails its condition;
+//! every write is then read again and decided anew, which is harmless for the absolute writes,
+//! the keyed merge and the order (its key is found), and would add an unkeyed merge twice: a
+//! client should send its merges with a key (the storefront does not yet: issue 10).
 //!
 //! # Two regions
 //!
