@@ -92,7 +92,7 @@
 //! itself, and the storefront sends every retry with the same idempotency key.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -110,8 +110,9 @@ use unishop_model::{merge_lines, CartItem, CartLine, Merged, Order, ShippingAddr
 use unishop_model::{MAX_CART_LINES, MAX_QUANTITY};
 use uuid::Uuid;
 
-use super::{Carts, NewOrder, Orders, StoreError, StoredOrder, Stores, MERGE_KEY_MEMORY_SECS};
-use crate::seed::CATALOGUE;
+use super::{
+    Carts, Catalogue, NewOrder, Orders, StoreError, StoredOrder, Stores, MERGE_KEY_MEMORY_SECS,
+};
 
 /// How long connecting to the endpoint may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
@@ -200,15 +201,6 @@ fn control_plane() -> aws_sdk_dynamodb::config::Builder {
             .operation_attempt_timeout(Duration::from_secs(30))
             .build(),
     )
-}
-
-/// Whether a product is one the catalogue sells (the seed compiled into the binary is the
-/// catalogue in every region; DynamoDB has no foreign keys to check it).
-fn known_product(product: Uuid) -> bool {
-    static PRODUCTS: OnceLock<Vec<Uuid>> = OnceLock::new();
-    PRODUCTS
-        .get_or_init(|| CATALOGUE.iter().map(|seed| seed.uuid()).collect())
-        .contains(&product)
 }
 
 /// One user's cart item, as read.
@@ -463,12 +455,16 @@ impl DynamoStore {
         &self.tables
     }
 
-    /// `others` with carts and orders served by this store (catalogue and users stay).
+    /// `others` with carts and orders served by this store (catalogue and users stay). A
+    /// product put in a cart is checked against `others.catalogue`, as a foreign key would.
     pub fn serve_carts_and_orders(self, others: Stores) -> Stores {
-        let store = Arc::new(self);
+        let served = Arc::new(CartsAndOrders {
+            store: self,
+            catalogue: others.catalogue.clone(),
+        });
         Stores {
-            carts: store.clone(),
-            orders: store,
+            carts: served.clone(),
+            orders: served,
             ..others
         }
     }
@@ -637,17 +633,40 @@ impl DynamoStore {
             }
         }
     }
+}
 
-    /// Whether the order item of this user and key exists (strongly consistent).
-    async fn order_exists(&self, user: Uuid, key: &str) -> Result<bool, StoreError> {
-        Ok(self.order_by_key(user, key).await?.is_some())
+/// Carts and orders of a [`DynamoStore`], with the catalogue their lines refer to.
+struct CartsAndOrders {
+    store: DynamoStore,
+    catalogue: Arc<dyn Catalogue>,
+}
+
+impl CartsAndOrders {
+    /// [`StoreError::MissingReference`] unless the catalogue sells every one of `products`
+    /// (DynamoDB has no foreign keys to say so).
+    async fn check_sold(&self, products: &[Uuid]) -> Result<(), StoreError> {
+        let sold = match products {
+            [] => true,
+            [product] => self.catalogue.product(*product).await?.is_some(),
+            _ => {
+                let catalogue = self.catalogue.products().await?;
+                products
+                    .iter()
+                    .all(|uuid| catalogue.iter().any(|p| p.uuid == *uuid))
+            }
+        };
+        if sold {
+            Ok(())
+        } else {
+            Err(StoreError::MissingReference)
+        }
     }
 }
 
 #[async_trait]
-impl Carts for DynamoStore {
+impl Carts for CartsAndOrders {
     async fn cart(&self, user: Uuid) -> Result<Vec<CartLine>, StoreError> {
-        Ok(self.read_cart(user).await?.lines)
+        Ok(self.store.read_cart(user).await?.lines)
     }
 
     async fn set_quantity(
@@ -656,54 +675,53 @@ impl Carts for DynamoStore {
         product: Uuid,
         quantity: u32,
     ) -> Result<(), StoreError> {
-        if !known_product(product) {
-            return Err(StoreError::MissingReference);
-        }
+        self.check_sold(&[product]).await?;
         let quantity = quantity.clamp(1, MAX_QUANTITY);
-        self.change_cart(user, |cart, _| {
-            match cart.position(product) {
-                Some(i) if cart.lines[i].quantity == quantity => return Ok(Change::Keep(())),
-                Some(i) => cart.lines[i].quantity = quantity,
-                None if cart.lines.len() >= MAX_CART_LINES => return Err(StoreError::CartFull),
-                None => cart.lines.push(CartLine {
-                    uuid: product,
-                    quantity,
-                }),
-            }
-            Ok(Change::Write(()))
-        })
-        .await
+        self.store
+            .change_cart(user, |cart, _| {
+                match cart.position(product) {
+                    Some(i) if cart.lines[i].quantity == quantity => return Ok(Change::Keep(())),
+                    Some(i) => cart.lines[i].quantity = quantity,
+                    None if cart.lines.len() >= MAX_CART_LINES => return Err(StoreError::CartFull),
+                    None => cart.lines.push(CartLine {
+                        uuid: product,
+                        quantity,
+                    }),
+                }
+                Ok(Change::Write(()))
+            })
+            .await
     }
 
     async fn add_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
-        if !known_product(product) {
-            return Err(StoreError::MissingReference);
-        }
-        self.change_cart(user, |cart, _| {
-            if cart.position(product).is_some() {
-                return Ok(Change::Keep(()));
-            }
-            if cart.lines.len() >= MAX_CART_LINES {
-                return Err(StoreError::CartFull);
-            }
-            cart.lines.push(CartLine {
-                uuid: product,
-                quantity: 1,
-            });
-            Ok(Change::Write(()))
-        })
-        .await
+        self.check_sold(&[product]).await?;
+        self.store
+            .change_cart(user, |cart, _| {
+                if cart.position(product).is_some() {
+                    return Ok(Change::Keep(()));
+                }
+                if cart.lines.len() >= MAX_CART_LINES {
+                    return Err(StoreError::CartFull);
+                }
+                cart.lines.push(CartLine {
+                    uuid: product,
+                    quantity: 1,
+                });
+                Ok(Change::Write(()))
+            })
+            .await
     }
 
     async fn remove_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
-        self.change_cart(user, |cart, _| match cart.position(product) {
-            None => Ok(Change::Keep(())),
-            Some(i) => {
-                cart.lines.remove(i);
-                Ok(Change::Write(()))
-            }
-        })
-        .await
+        self.store
+            .change_cart(user, |cart, _| match cart.position(product) {
+                None => Ok(Change::Keep(())),
+                Some(i) => {
+                    cart.lines.remove(i);
+                    Ok(Change::Write(()))
+                }
+            })
+            .await
     }
 
     async fn merge(
@@ -712,34 +730,36 @@ impl Carts for DynamoStore {
         incoming: &[CartLine],
         key: Option<&str>,
     ) -> Result<Merged, StoreError> {
-        if incoming.iter().any(|line| !known_product(line.uuid)) {
-            return Err(StoreError::MissingReference);
-        }
-        self.change_cart(user, |cart, now| {
-            cart.forget_old_merges(now);
-            if let Some(key) = key {
-                if cart.merges.iter().any(|(known, _)| known == key) {
-                    return Ok(Change::Keep(Merged {
-                        lines: cart.lines.clone(),
-                        capped: vec![],
-                    }));
-                }
-            }
-            let merged = merge_lines(&cart.lines, incoming).map_err(|_| StoreError::CartFull)?;
-            cart.lines = merged.lines.clone();
-            if let Some(key) = key {
-                cart.merges.push((key.to_owned(), now));
+        let products: Vec<Uuid> = incoming.iter().map(|line| line.uuid).collect();
+        self.check_sold(&products).await?;
+        self.store
+            .change_cart(user, |cart, now| {
                 cart.forget_old_merges(now);
-            }
-            Ok(Change::Write(merged))
-        })
-        .await
+                if let Some(key) = key {
+                    if cart.merges.iter().any(|(known, _)| known == key) {
+                        return Ok(Change::Keep(Merged {
+                            lines: cart.lines.clone(),
+                            capped: vec![],
+                        }));
+                    }
+                }
+                let merged =
+                    merge_lines(&cart.lines, incoming).map_err(|_| StoreError::CartFull)?;
+                cart.lines = merged.lines.clone();
+                if let Some(key) = key {
+                    cart.merges.push((key.to_owned(), now));
+                    cart.forget_old_merges(now);
+                }
+                Ok(Change::Write(merged))
+            })
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.client
+        self.store
+            .client
             .get_item()
-            .table_name(&self.tables.carts)
+            .table_name(&self.store.tables.carts)
             .key("uuid", s(PING_KEY))
             .send()
             .await
@@ -749,12 +769,13 @@ impl Carts for DynamoStore {
 }
 
 #[async_trait]
-impl Orders for DynamoStore {
+impl Orders for CartsAndOrders {
     async fn order_by_key(&self, user: Uuid, key: &str) -> Result<Option<StoredOrder>, StoreError> {
         let read = self
+            .store
             .client
             .get_item()
-            .table_name(&self.tables.orders)
+            .table_name(&self.store.tables.orders)
             .key("pk", s(user.to_string()))
             .key("sk", s(order_sort_key(key)))
             .consistent_read(true)
@@ -765,7 +786,7 @@ impl Orders for DynamoStore {
     }
 
     async fn place_order(&self, new: NewOrder) -> Result<(), StoreError> {
-        let mut cart = self.read_cart(new.user).await?;
+        let mut cart = self.store.read_cart(new.user).await?;
         let mut held = cart.lines.clone();
         let mut priced = new.cart.clone();
         held.sort_by_key(|l| l.uuid);
@@ -775,14 +796,15 @@ impl Orders for DynamoStore {
         }
         let now = now_ms();
         let order = Put::builder()
-            .table_name(&self.tables.orders)
+            .table_name(&self.store.tables.orders)
             .set_item(Some(order_item(&new, now)?))
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(unavailable)?;
         cart.lines.clear();
-        let emptied = conditional_cart_put(&self.tables.carts, new.user, &cart, now)?;
+        let emptied = conditional_cart_put(&self.store.tables.carts, new.user, &cart, now)?;
         let written = self
+            .store
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(order).build())
@@ -807,7 +829,11 @@ impl Orders for DynamoStore {
                 } else if failed(1) || !canceled.cancellation_reasons().is_empty() {
                     // The cart changed, or another transaction held one of the items.
                     Err(StoreError::Stale)
-                } else if self.order_exists(new.user, &new.idempotency_key).await? {
+                } else if self
+                    .order_by_key(new.user, &new.idempotency_key)
+                    .await?
+                    .is_some()
+                {
                     // No reasons given: tell the two conditions apart by looking.
                     Err(StoreError::Conflict)
                 } else {
@@ -823,6 +849,7 @@ impl Orders for DynamoStore {
 
     async fn orders(&self, user: Uuid) -> Result<Vec<Order>, StoreError> {
         let mut orders = self
+            .store
             .order_items(user, None)
             .await?
             .iter()
@@ -833,7 +860,7 @@ impl Orders for DynamoStore {
     }
 
     async fn order(&self, user: Uuid, id: Uuid) -> Result<Option<Order>, StoreError> {
-        let items = self.order_items(user, Some(id)).await?;
+        let items = self.store.order_items(user, Some(id)).await?;
         items
             .first()
             .map(|item| stored_order(item).map(|stored| stored.order))
