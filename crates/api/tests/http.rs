@@ -1238,6 +1238,155 @@ async fn concurrent_retries_with_one_key_place_one_order() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Writes safe to retry, in the same region or the other
+
+/// Two regions sharing one database, as the local two-region stack runs them.
+async fn two_regions() -> (tempfile::TempDir, Server, Server) {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", folder.path().join("shop.db").display());
+    let east = Server::serve(SqliteStore::open(&url).await.expect("opens"), "us-east-1").await;
+    let west = Server::serve(SqliteStore::open(&url).await.expect("opens"), "us-west-1").await;
+    (folder, east, west)
+}
+
+async fn signup_with_key(server: &Server, key: &str, body: Value) -> Response {
+    server
+        .client
+        .post(server.url("/user"))
+        .header("idempotency-key", key)
+        .json(&body)
+        .send()
+        .await
+        .expect("answered")
+}
+
+async fn merge_with_key(server: &Server, session: &Session, key: &str, body: Value) -> Response {
+    server
+        .client
+        .post(server.url("/cart/merge"))
+        .bearer_auth(&session.token)
+        .header("idempotency-key", key)
+        .json(&body)
+        .send()
+        .await
+        .expect("answered")
+}
+
+#[tokio::test]
+async fn a_signup_sent_twice_with_its_key_makes_one_account() {
+    let (_folder, east, west) = two_regions().await;
+    let body = json!({"email": "twice@example.com", "password": PASSWORD, "firstName": "Ada"});
+    let first = signup_with_key(&east, "signup-1", body.clone()).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.expect("user");
+    // The answer was lost; the client sends the same sign-up to the standby.
+    let again = signup_with_key(&west, "signup-1", body.clone()).await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(region_of(&again), "us-west-1");
+    let again: Value = again.json().await.expect("user");
+    assert_eq!(again, first);
+
+    // Another key, no key, or the key with another password: the email is taken.
+    for response in [
+        signup_with_key(&east, "signup-2", body.clone()).await,
+        east.post("/user", body.clone()).await,
+        signup_with_key(
+            &east,
+            "signup-1",
+            json!({"email": "twice@example.com", "password": "another password"}),
+        )
+        .await,
+    ] {
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        let problem: Problem = response.json().await.expect("problem");
+        assert!(problem.detail.contains("already exists"), "{problem:?}");
+    }
+    let session: Session = west
+        .post(
+            "/user/login",
+            json!({"email": "twice@example.com", "password": PASSWORD}),
+        )
+        .await
+        .json()
+        .await
+        .expect("session");
+    assert_eq!(
+        session.user.uuid.to_string(),
+        first["uuid"].as_str().expect("uuid")
+    );
+
+    let bad_key = signup_with_key(&east, "with space", body).await;
+    assert_eq!(bad_key.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_merge_sent_twice_with_its_key_is_applied_once() {
+    let (_folder, east, west) = two_regions().await;
+    let session = east.shopper("merge-twice@example.com").await;
+    let float = product_uuid("UnicornFloat");
+    let cool = product_uuid("UnicornCool");
+    let guest = json!({"items": [{"uuid": float, "quantity": 2}, {"uuid": cool, "quantity": 1}]});
+    let first = merge_with_key(&east, &session, "merge-1", guest.clone()).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first: MergeResult = first.json().await.expect("merge result");
+    let again = merge_with_key(&west, &session, "merge-1", guest.clone()).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    let again: MergeResult = again.json().await.expect("merge result");
+    assert_eq!(again.cart, first.cart);
+    let lines: Vec<_> = cart_of(&west, &session)
+        .await
+        .items
+        .iter()
+        .map(|i| (i.uuid, i.quantity))
+        .collect();
+    assert_eq!(lines, vec![(float, 2), (cool, 1)]);
+
+    // A new key is a new merge: quantities add up.
+    let other = merge_with_key(&east, &session, "merge-2", guest).await;
+    let other: MergeResult = other.json().await.expect("merge result");
+    let lines: Vec<_> = other
+        .cart
+        .items
+        .iter()
+        .map(|i| (i.uuid, i.quantity))
+        .collect();
+    assert_eq!(lines, vec![(float, 4), (cool, 2)]);
+
+    assert_problem(
+        merge_with_key(&west, &session, "", json!({"items": []})).await,
+        StatusCode::BAD_REQUEST,
+        "Idempotency-Key",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn setting_and_removing_a_line_twice_is_the_same_as_once() {
+    let (_folder, east, west) = two_regions().await;
+    let session = east.shopper("absolute@example.com").await;
+    let float = product_uuid("UnicornFloat");
+    let path = format!("/cart/items/{float}");
+    for server in [&east, &west] {
+        let response = server
+            .authed(&session, Method::PUT, &path, Some(json!({"quantity": 3})))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let lines: Vec<_> = cart_of(&east, &session)
+        .await
+        .items
+        .iter()
+        .map(|i| (i.uuid, i.quantity))
+        .collect();
+    assert_eq!(lines, vec![(float, 3)]);
+    for server in [&west, &east] {
+        let response = server.authed(&session, Method::DELETE, &path, None).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    assert!(cart_of(&west, &session).await.items.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
 // Catalogue
 
 #[tokio::test]

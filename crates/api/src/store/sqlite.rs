@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::{
     Carts, Catalogue, Credentials, NewOrder, NewUser, Orders, StoreError, StoredOrder, Stores,
-    Users,
+    Users, MERGE_KEY_MEMORY_SECS,
 };
 use crate::seed::CATALOGUE;
 
@@ -294,14 +294,15 @@ impl Users for SqliteStore {
             last_name: user.last_name,
         };
         sqlx::query(
-            "INSERT INTO unicorn_user (uuid, email, first_name, last_name, password_hash)
-             VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO unicorn_user (uuid, email, first_name, last_name, password_hash, signup_key)
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(created.uuid.to_string())
         .bind(&created.email)
         .bind(&created.first_name)
         .bind(&created.last_name)
         .bind(&user.password_hash)
+        .bind(&user.signup_key)
         .execute(&self.pool)
         .await
         .map_err(write_error)?;
@@ -321,7 +322,7 @@ impl Users for SqliteStore {
 
     async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS}, password_hash FROM unicorn_user WHERE email = ?"
+            "SELECT {USER_COLUMNS}, password_hash, signup_key FROM unicorn_user WHERE email = ?"
         ))
         .bind(email)
         .fetch_optional(&self.pool)
@@ -332,6 +333,7 @@ impl Users for SqliteStore {
                 Ok(Credentials {
                     user: user_from_row(row)?,
                     password_hash: row.try_get("password_hash").map_err(unavailable)?,
+                    signup_key: row.try_get("signup_key").map_err(unavailable)?,
                 })
             })
             .transpose()
@@ -450,13 +452,43 @@ impl Carts for SqliteStore {
         Ok(())
     }
 
-    async fn merge(&self, user: Uuid, incoming: &[CartLine]) -> Result<Merged, StoreError> {
+    async fn merge(
+        &self,
+        user: Uuid,
+        incoming: &[CartLine],
+        key: Option<&str>,
+    ) -> Result<Merged, StoreError> {
         let _turn = self.write_turn().await?;
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(unavailable)?;
+        if let Some(key) = key {
+            let now = crate::auth::now_secs();
+            sqlx::query("DELETE FROM cart_merges WHERE user_uuid = ? AND at < ?")
+                .bind(user.to_string())
+                .bind(now - MERGE_KEY_MEMORY_SECS)
+                .execute(&mut *tx)
+                .await
+                .map_err(write_error)?;
+            let recorded = sqlx::query(
+                "INSERT INTO cart_merges (user_uuid, idempotency_key, at) VALUES (?, ?, ?)
+                 ON CONFLICT (user_uuid, idempotency_key) DO NOTHING",
+            )
+            .bind(user.to_string())
+            .bind(key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(write_error)?;
+            if recorded.rows_affected() == 0 {
+                return Ok(Merged {
+                    lines: cart_lines(&mut tx, user).await?,
+                    capped: Vec::new(),
+                });
+            }
+        }
         let existing = cart_lines(&mut tx, user).await?;
         let merged = merge_lines(&existing, incoming).map_err(|_| StoreError::CartFull)?;
         for line in &merged.lines {
