@@ -52,6 +52,11 @@ pub async fn place(
         }
         let lines = state.stores.carts.cart(user).await?;
         if lines.is_empty() {
+            // A request with this key may have placed its order (and emptied the cart) since
+            // the key was looked up: that is a retry, not an empty cart.
+            if let Some(stored) = state.stores.orders.order_by_key(user, &key).await? {
+                return replay(stored, &request_hash);
+            }
             return Err(Error::Conflict(
                 "the cart is empty; add products before ordering".to_owned(),
             ));

@@ -6,6 +6,8 @@
 //! layer, so a new backend only has to store and fetch faithfully (and atomically where a method
 //! says so).
 
+pub mod mysql;
+mod rows;
 pub mod sqlite;
 
 use std::sync::Arc;
