@@ -77,6 +77,7 @@ pub fn test() -> Result<(), String> {
             run_watching(
                 Command::new("cargo")
                     .args(["test", "--workspace"])
+                    .env("UNISHOP_TEST_MARIADB", crate::setup::MARIADBD)
                     .current_dir(&root),
                 |line| counts.read(line),
             )

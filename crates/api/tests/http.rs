@@ -1067,15 +1067,26 @@ fn shipping() -> Value {
 }
 
 async fn place(server: &Server, session: &Session, key: &str, body: Value) -> Response {
-    server
+    post_with_key(server, Some(session), "/orders", key, body).await
+}
+
+/// A POST with an `Idempotency-Key`, and the session's token when there is one.
+async fn post_with_key(
+    server: &Server,
+    session: Option<&Session>,
+    path: &str,
+    key: &str,
+    body: Value,
+) -> Response {
+    let mut request = server
         .client
-        .post(server.url("/orders"))
-        .bearer_auth(&session.token)
+        .post(server.url(path))
         .header("idempotency-key", key)
-        .json(&body)
-        .send()
-        .await
-        .expect("answered")
+        .json(&body);
+    if let Some(session) = session {
+        request = request.bearer_auth(&session.token);
+    }
+    request.send().await.expect("answered")
 }
 
 #[tokio::test]
@@ -1295,26 +1306,11 @@ async fn two_regions() -> Option<(Database, Server, Server)> {
 }
 
 async fn signup_with_key(server: &Server, key: &str, body: Value) -> Response {
-    server
-        .client
-        .post(server.url("/user"))
-        .header("idempotency-key", key)
-        .json(&body)
-        .send()
-        .await
-        .expect("answered")
+    post_with_key(server, None, "/user", key, body).await
 }
 
 async fn merge_with_key(server: &Server, session: &Session, key: &str, body: Value) -> Response {
-    server
-        .client
-        .post(server.url("/cart/merge"))
-        .bearer_auth(&session.token)
-        .header("idempotency-key", key)
-        .json(&body)
-        .send()
-        .await
-        .expect("answered")
+    post_with_key(server, Some(session), "/cart/merge", key, body).await
 }
 
 #[tokio::test]

@@ -37,8 +37,9 @@ use super::{
 use crate::seed::CATALOGUE;
 
 /// How long one store call may take, waiting for a connection included, before the store
-/// reports itself unavailable. Well inside the 2 s a shopper's client gives a region.
-pub const WAIT_LIMIT: Duration = Duration::from_millis(1500);
+/// reports itself unavailable: a dead database costs a request about this long (sqlx retries a
+/// refused connection until then), well inside the 2 s a shopper's client gives a region.
+pub const WAIT_LIMIT: Duration = Duration::from_secs(1);
 /// How long a statement waits for a row lock on the server, in seconds.
 const LOCK_WAIT_SECS: u32 = 1;
 /// How long a failed login is remembered at most.

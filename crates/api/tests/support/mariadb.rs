@@ -4,6 +4,9 @@
 //! `cargo xtask test` installs Debian's `mariadb-server` and names its `mariadbd` in
 //! `UNISHOP_TEST_MARIADB`; a plain `cargo test` without it skips the MariaDB tests and says so.
 
+// Each test binary that includes this module uses a part of it.
+#![allow(dead_code)]
+
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -116,6 +119,22 @@ impl MariaDb {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open and nothing answers, as with a hung
+    /// host.
+    pub fn freeze(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    pub fn thaw(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, signal: i32) {
+        let pid = self.pid.expect("the server runs");
+        // SAFETY: a plain syscall on a process this test started.
+        unsafe { libc::kill(pid as i32, signal) };
     }
 
     /// Starts the server again on its data, port and socket, and waits until it answers.
