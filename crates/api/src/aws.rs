@@ -1,6 +1,7 @@
 //! What the API's AWS calls share: HTTPS through rustls (ring, no OpenSSL), configuration from
-//! the standard environment (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL_<SERVICE>` for an
-//! emulator), and bounded time, so that a missing endpoint fails a start fast instead of hanging.
+//! the standard environment (`AWS_REGION`, credentials, and `AWS_ENDPOINT_URL_<SERVICE_ID>` for
+//! an emulator: `AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL_DYNAMODB`), and bounded
+//! time, so that a missing endpoint fails a start fast instead of hanging.
 
 use std::time::Duration;
 

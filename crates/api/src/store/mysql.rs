@@ -146,7 +146,11 @@ impl MySqlStore {
                             "SET aurora_replica_read_consistency = '{}'",
                             consistency.as_str()
                         );
-                        sqlx::query(&set).execute(&mut *conn).await?;
+                        if let Err(error) = sqlx::query(&set).execute(&mut *conn).await {
+                            // The pool retries and then reports only a timeout: say why here.
+                            tracing::error!(%error, "cannot set aurora_replica_read_consistency");
+                            return Err(error);
+                        }
                     }
                     let set = format!("SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_SECS}");
                     sqlx::query(&set).execute(&mut *conn).await?;
