@@ -318,8 +318,17 @@ local product = "{product}"
     )
 }
 
+/// Where the benchmarked API keeps its data.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum BenchStore {
+    /// Everything in one SQLite file.
+    Sqlite,
+    /// Everything in MySQL: a MariaDB server of the benchmark's own, on loopback.
+    Mysql,
+}
+
 /// `cargo xtask bench api`: the release API against the static ceiling, one line per scenario.
-pub fn bench_api(repo_root: &Path) -> Result<(), String> {
+pub fn bench_api(repo_root: &Path, store: BenchStore) -> Result<(), String> {
     run(Command::new("cargo")
         .args([
             "build",
@@ -340,13 +349,28 @@ pub fn bench_api(repo_root: &Path) -> Result<(), String> {
         &mut Command::new(release.join("examples/static_ceiling")),
         &scratch.0,
     )?;
-    let (mut api, address) = start_server(
-        "unishop-api",
-        Command::new(release.join("unishop-api"))
-            .env("UNISHOP_DATABASE_URL", &database)
-            .env("RUST_LOG", "warn"),
-        &scratch.0,
-    )?;
+    let mut api_command = Command::new(release.join("unishop-api"));
+    api_command
+        .env("UNISHOP_DATABASE_URL", &database)
+        .env("RUST_LOG", "warn");
+    // Held to the end of the run: dropping it stops the server.
+    let _mariadb = match store {
+        BenchStore::Sqlite => None,
+        BenchStore::Mysql => {
+            let mut server = crate::mariadb::MariaDb::start(&scratch.0)?;
+            let url = server.database("unishop")?;
+            println!("bench: MySQL store on MariaDB, port {}", server.port);
+            run(Command::new(release.join("unishop-api"))
+                .arg("migrate")
+                .env("UNISHOP_DATABASE_URL", &url))?;
+            api_command.env("UNISHOP_DATABASE_URL", &url).env(
+                "UNISHOP_TOKEN_KEY",
+                "bench-key-bench-key-bench-key-bench-key",
+            );
+            Some(server)
+        }
+    };
+    let (mut api, address) = start_server("unishop-api", &mut api_command, &scratch.0)?;
     let result = (|| {
         let product = "5ac3ba4e-7974-568b-bda4-6992f843ea09"; // UnicornFloat's stable uuid
         let tokens = (0..BENCH_WRITERS)
@@ -438,7 +462,7 @@ end"#,
         placed.rps /= 2.0;
         report("place_order", placed);
 
-        println!("\nbench: api summary");
+        println!("\nbench: api summary (store {store:?})");
         for line in &lines {
             println!("{line}");
         }
