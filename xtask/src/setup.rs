@@ -168,15 +168,19 @@ fn apt_install(packages: &[&str]) -> Result<(), String> {
 /// its own server on a data folder, socket and free port of its own (no system service is used).
 pub const MARIADBD: &str = "/usr/sbin/mariadbd";
 
+/// With `openssl`, which the TLS test uses to make its certificates.
 fn mariadb() -> Result<(), String> {
-    if Path::new(MARIADBD).exists() && Path::new("/usr/bin/mariadb-install-db").exists() {
+    if Path::new(MARIADBD).exists()
+        && Path::new("/usr/bin/mariadb-install-db").exists()
+        && Path::new("/usr/bin/openssl").exists()
+    {
         println!(
             "  {}",
             first_line_of(MARIADBD, &["--version"]).unwrap_or_default()
         );
         return Ok(());
     }
-    apt_install(&["mariadb-server"])
+    apt_install(&["mariadb-server", "openssl"])
 }
 
 fn is_root() -> bool {

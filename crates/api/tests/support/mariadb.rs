@@ -45,11 +45,18 @@ pub struct MariaDb {
     folder: PathBuf,
     port: u16,
     pid: Option<u32>,
+    /// More `mariadbd` options (TLS files).
+    options: Vec<String>,
 }
 
 impl MariaDb {
     /// Creates a data folder and starts a server on it; panics (failing the test) when it cannot.
     pub fn start(binary: &Path) -> Self {
+        Self::start_with(binary, Vec::new())
+    }
+
+    /// [`MariaDb::start`] with more `mariadbd` options.
+    pub fn start_with(binary: &Path, options: Vec<String>) -> Self {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
         sweep_abandoned(root);
@@ -85,9 +92,14 @@ impl MariaDb {
             folder,
             port,
             pid: None,
+            options,
         };
         server.resume();
         server
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// `mysql://root@127.0.0.1:PORT/DATABASE`.
@@ -165,6 +177,7 @@ impl MariaDb {
                 "--max-connections=500",
             ])
             .arg(format!("--user={}", whoami()))
+            .args(&self.options)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
