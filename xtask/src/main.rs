@@ -5,6 +5,8 @@ mod bench;
 mod dev;
 mod failover;
 mod infra;
+mod lambda;
+mod mariadb;
 mod process;
 mod release;
 mod setup;
@@ -45,6 +47,9 @@ enum Task {
     Failover(failover::FailoverArgs),
     /// Move writes and the databases back to the primary region.
     Failback(failover::FailoverArgs),
+    /// Build the API's Lambda zip (provided.al2023, arm64) with cargo-lambda; prints its path
+    /// and size.
+    PackageLambda(lambda::PackageArgs),
     /// Measure the product and print one line per figure.
     Bench {
         /// What to measure (default: the storefront's bundle and first render).
@@ -83,6 +88,7 @@ fn main() -> std::process::ExitCode {
         Task::Rollback(args) => release::rollback(&args),
         Task::Failover(args) => failover::failover(&args),
         Task::Failback(args) => failover::failback(&args),
+        Task::PackageLambda(args) => lambda::package_lambda(&args),
         Task::Bench { what, store } => match what {
             BenchTarget::Storefront => setup::setup(setup::Scope::Test)
                 .and_then(|()| bench_bundle())

@@ -82,6 +82,7 @@ pub fn test() -> Result<(), String> {
                 Command::new("cargo")
                     .args(["test", "--workspace"])
                     .env("UNISHOP_TEST_MOTO_URL", &moto.url)
+                    .env("UNISHOP_TEST_MARIADB", crate::setup::MARIADBD)
                     .current_dir(&root),
                 |line| counts.read(line),
             )

@@ -28,8 +28,9 @@ pub struct Config {
     #[arg(long, env = "UNISHOP_REGION", default_value = "us-east-1", value_parser = parse_region)]
     pub region: String,
 
-    /// Database URL: `sqlite://PATH` (the file and its folder are created when missing) or
-    /// `sqlite::memory:`.
+    /// Database URL: `sqlite://PATH` (the file and its folder are created when missing),
+    /// `sqlite::memory:`, or `mysql://USER@HOST:PORT/DATABASE` for MySQL 8.0 / Aurora MySQL 3
+    /// (migrated by `unishop-api migrate`, not on start).
     #[arg(long, env = "UNISHOP_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 
@@ -52,6 +53,34 @@ pub struct Config {
     /// DynamoDB table of the orders (keys `pk` and `sk`); goes with `--carts-table`.
     #[arg(long, env = "UNISHOP_ORDERS_TABLE", requires = "carts_table")]
     pub orders_table: Option<String>,
+
+    /// ARN of a Secrets Manager secret holding the token key, read once at start.
+    #[arg(long, env = "UNISHOP_TOKEN_KEY_SECRET_ARN", conflicts_with_all = ["token_key", "token_key_file"])]
+    pub token_key_secret_arn: Option<String>,
+
+    /// ARN of a Secrets Manager secret holding the MySQL password (a JSON object with a
+    /// `password` field, as RDS writes it, or the bare password), read once at start.
+    #[arg(long, env = "UNISHOP_DATABASE_SECRET_ARN")]
+    pub database_secret_arn: Option<String>,
+
+    /// PEM file of the certificate authorities that sign the MySQL server's certificate (for
+    /// Aurora: Amazon RDS's `global-bundle.pem`). With it, MySQL connections must use TLS and
+    /// the certificate must match the host name.
+    #[arg(long, env = "UNISHOP_DATABASE_CA_BUNDLE")]
+    pub database_ca_bundle: Option<PathBuf>,
+
+    /// Set as `aurora_replica_read_consistency` on every MySQL connection: EVENTUAL, SESSION
+    /// or GLOBAL. Write forwarding in the standby region requires it.
+    #[arg(long, env = "UNISHOP_AURORA_READ_CONSISTENCY", value_parser = parse_read_consistency)]
+    pub aurora_read_consistency: Option<crate::store::mysql::ReadConsistency>,
+
+    /// Most MySQL connections this process opens (one Lambda instance serves one request at a
+    /// time: 2 is plenty there).
+    #[arg(long, env = "UNISHOP_DATABASE_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_max_connections: u32,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
 }
 
 impl Config {
@@ -62,6 +91,22 @@ impl Config {
             orders: self.orders_table.clone()?,
         })
     }
+}
+
+/// What to do instead of serving.
+#[derive(clap::Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Prepares the configured stores and exits: applies the SQL migrations and seeds the
+    /// catalogue (MySQL migrates only here, against the primary region's writer).
+    Migrate {
+        /// Also create the DynamoDB tables (for an emulator; in AWS the templates create them).
+        #[arg(long)]
+        create_tables: bool,
+    },
+}
+
+fn parse_read_consistency(raw: &str) -> Result<crate::store::mysql::ReadConsistency, String> {
+    raw.parse()
 }
 
 /// A secret setting: `{:?}` (and so any log of the configuration) never shows it.

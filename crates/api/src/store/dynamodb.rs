@@ -98,7 +98,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, SharedHttpClient};
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -113,6 +113,7 @@ use uuid::Uuid;
 use super::{
     Carts, Catalogue, NewOrder, Orders, StoreError, StoredOrder, Stores, MERGE_KEY_MEMORY_SECS,
 };
+use crate::aws::https_client;
 
 /// How long connecting to the endpoint may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
@@ -165,15 +166,6 @@ fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
-}
-
-/// The HTTPS client every AWS call of the API uses: rustls with ring (no C toolchain beyond a
-/// compiler, no OpenSSL).
-pub fn https_client() -> SharedHttpClient {
-    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https()
 }
 
 fn bounded_timeouts() -> TimeoutConfig {

@@ -7,6 +7,8 @@
 //! says so).
 
 pub mod dynamodb;
+pub mod mysql;
+mod rows;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -44,6 +46,9 @@ pub struct NewUser {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub password_hash: String,
+    /// The `Idempotency-Key` the sign-up was sent with, kept with the account so that a retry
+    /// can be told from a second sign-up.
+    pub signup_key: Option<String>,
 }
 
 /// An account and its password hash (`None` for legacy accounts made without a password).
@@ -51,6 +56,8 @@ pub struct NewUser {
 pub struct Credentials {
     pub user: User,
     pub password_hash: Option<String>,
+    /// The `Idempotency-Key` of the sign-up that made the account, if it had one.
+    pub signup_key: Option<String>,
 }
 
 /// How long an idempotency key of a cart merge is remembered at least, in seconds.

@@ -28,6 +28,7 @@ async fn new_user(stores: &Stores) -> Uuid {
             first_name: None,
             last_name: None,
             password_hash: "$argon2id$stand-in".to_owned(),
+            signup_key: None,
         })
         .await
         .expect("user created")
@@ -71,6 +72,7 @@ pub async fn users_are_unique_by_email_and_keep_their_hash(stores: &Stores) {
             first_name: Some("Ada".into()),
             last_name: None,
             password_hash: "hash-1".into(),
+            signup_key: Some("signup-key-1".into()),
         })
         .await
         .expect("created");
@@ -82,6 +84,7 @@ pub async fn users_are_unique_by_email_and_keep_their_hash(stores: &Stores) {
             first_name: None,
             last_name: None,
             password_hash: "hash-2".into(),
+            signup_key: None,
         })
         .await;
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
@@ -93,6 +96,7 @@ pub async fn users_are_unique_by_email_and_keep_their_hash(stores: &Stores) {
         .expect("found");
     assert_eq!(credentials.user, user);
     assert_eq!(credentials.password_hash.as_deref(), Some("hash-1"));
+    assert_eq!(credentials.signup_key.as_deref(), Some("signup-key-1"));
     assert_eq!(
         stores.users.user(user.uuid).await.expect("reads"),
         Some(user)
