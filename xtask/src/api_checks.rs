@@ -318,8 +318,87 @@ local product = "{product}"
     )
 }
 
+/// How many times the API is started for its cold-start figure.
+const COLD_STARTS: usize = 5;
+
+/// The time from starting the API process to its first 200 from `GET /health` (which asks the
+/// database), in milliseconds: the part of a Lambda cold start this code controls. Median of
+/// [`COLD_STARTS`] starts, each polling every millisecond.
+fn cold_start_ms(api_command: impl Fn() -> Command) -> Result<f64, String> {
+    let mut times = Vec::with_capacity(COLD_STARTS);
+    for _ in 0..COLD_STARTS {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("cannot find a free port: {e}"))?
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let started = Instant::now();
+        let mut api = Service::spawn(
+            "unishop-api",
+            api_command()
+                .env("UNISHOP_BIND", &address)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )?;
+        let answered = loop {
+            if let Ok((200, _)) = http(&address, "GET", "/health", &[], "") {
+                break Ok(started.elapsed());
+            }
+            if let Some(status) = api.exited() {
+                break Err(format!("unishop-api ended before answering ({status})"));
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                break Err("unishop-api did not answer /health within 30 s".to_owned());
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        api.stop();
+        times.push(answered?.as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[COLD_STARTS / 2])
+}
+
+/// Where the benchmarked API keeps its data.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum BenchStore {
+    /// Everything in one SQLite file.
+    Sqlite,
+    /// Carts and orders in DynamoDB on moto_server (an AWS emulator, so the figures measure the
+    /// emulator, not DynamoDB); catalogue and accounts in SQLite.
+    Dynamodb,
+    /// Everything in MySQL: a MariaDB server of the benchmark's own, on loopback.
+    Mysql,
+    /// The production pair: catalogue and accounts in MySQL (MariaDB), carts and orders in
+    /// DynamoDB (moto_server, an emulator).
+    MysqlDynamodb,
+}
+
+impl BenchStore {
+    fn uses_mysql(self) -> bool {
+        matches!(self, BenchStore::Mysql | BenchStore::MysqlDynamodb)
+    }
+
+    fn uses_dynamodb(self) -> bool {
+        matches!(self, BenchStore::Dynamodb | BenchStore::MysqlDynamodb)
+    }
+}
+
+/// The environment that puts the API's carts and orders in DynamoDB on the emulator at `url`
+/// (moto takes any credentials).
+fn dynamodb_env(url: &str) -> [(&'static str, String); 6] {
+    [
+        ("UNISHOP_CARTS_TABLE", "unishop-carts".to_owned()),
+        ("UNISHOP_ORDERS_TABLE", "unishop-orders".to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", url.to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "emulator".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "emulator".to_owned()),
+    ]
+}
+
 /// `cargo xtask bench api`: the release API against the static ceiling, one line per scenario.
-pub fn bench_api(repo_root: &Path) -> Result<(), String> {
+pub fn bench_api(repo_root: &Path, store: BenchStore) -> Result<(), String> {
     run(Command::new("cargo")
         .args([
             "build",
@@ -334,19 +413,57 @@ pub fn bench_api(repo_root: &Path) -> Result<(), String> {
         .current_dir(repo_root))?;
     let release = target_dir().join("release");
     let scratch = Scratch::new("bench")?;
-    let database = format!("sqlite://{}", scratch.0.join("shop.db").display());
+    let mut api_env = vec![
+        (
+            "UNISHOP_DATABASE_URL",
+            format!("sqlite://{}", scratch.0.join("shop.db").display()),
+        ),
+        ("RUST_LOG", "warn".to_owned()),
+    ];
+    // Held to the end of the run: dropping them stops the servers.
+    let _mariadb = if store.uses_mysql() {
+        let mut server = crate::mariadb::MariaDb::start(&scratch.0)?;
+        let url = server.database("unishop")?;
+        println!("bench: MySQL store on MariaDB, port {}", server.port);
+        api_env.retain(|(name, _)| *name != "UNISHOP_DATABASE_URL");
+        api_env.push(("UNISHOP_DATABASE_URL", url));
+        api_env.push((
+            "UNISHOP_TOKEN_KEY",
+            "bench-key-bench-key-bench-key-bench-key".to_owned(),
+        ));
+        Some(server)
+    } else {
+        None
+    };
+    let _moto = if store.uses_dynamodb() {
+        let moto = crate::moto::MotoServer::start(&scratch.0.join("moto_server.log"))?;
+        println!(
+            "bench: carts and orders in DynamoDB on moto_server {} (an emulator)",
+            moto.url
+        );
+        api_env.extend(dynamodb_env(&moto.url));
+        Some(moto)
+    } else {
+        None
+    };
+    let api_command = || {
+        let mut command = Command::new(release.join("unishop-api"));
+        command.envs(api_env.iter().map(|(k, v)| (k, v)));
+        command
+    };
+    let mut migrate = api_command();
+    migrate.arg("migrate");
+    if store.uses_dynamodb() {
+        migrate.arg("--create-tables");
+    }
+    run(&mut migrate)?;
     let (mut ceiling, ceiling_address) = start_server(
         "static-ceiling",
         &mut Command::new(release.join("examples/static_ceiling")),
         &scratch.0,
     )?;
-    let (mut api, address) = start_server(
-        "unishop-api",
-        Command::new(release.join("unishop-api"))
-            .env("UNISHOP_DATABASE_URL", &database)
-            .env("RUST_LOG", "warn"),
-        &scratch.0,
-    )?;
+    let cold_start = cold_start_ms(api_command)?;
+    let (mut api, address) = start_server("unishop-api", &mut api_command(), &scratch.0)?;
     let result = (|| {
         let product = "5ac3ba4e-7974-568b-bda4-6992f843ea09"; // UnicornFloat's stable uuid
         let tokens = (0..BENCH_WRITERS)
@@ -438,10 +555,20 @@ end"#,
         placed.rps /= 2.0;
         report("place_order", placed);
 
-        println!("\nbench: api summary");
+        println!(
+            "\nbench: api summary (store {store:?}{})",
+            if store.uses_dynamodb() {
+                ": carts and orders on moto_server, an emulator, not DynamoDB"
+            } else {
+                ""
+            }
+        );
         for line in &lines {
             println!("{line}");
         }
+        println!(
+            "api: cold_start first_answer_ms={cold_start:.1} (process start to the first 200 from /health, which asks the database; median of {COLD_STARTS})"
+        );
         Ok(())
     })();
     api.stop();

@@ -7,6 +7,9 @@ mod dev;
 mod drill;
 mod failover;
 mod infra;
+mod lambda;
+mod mariadb;
+mod moto;
 mod process;
 mod regions;
 mod release;
@@ -70,11 +73,17 @@ enum Task {
     /// Kill, freeze and switch the primary under many scripted shoppers on the local two-region
     /// stack; check every cart and order; one line of figures and an SVG report.
     Drill(drill::DrillArgs),
+    /// Build the API's Lambda zip (provided.al2023, arm64) with cargo-lambda; prints its path
+    /// and size.
+    PackageLambda(lambda::PackageArgs),
     /// Measure the product and print one line per figure.
     Bench {
         /// What to measure (default: the storefront's bundle and first render).
         #[arg(value_enum, default_value = "storefront")]
         what: BenchTarget,
+        /// Where the API keeps its data for `bench api`.
+        #[arg(long, value_enum, default_value = "sqlite")]
+        store: api_checks::BenchStore,
     },
 }
 
@@ -120,7 +129,8 @@ fn main() -> std::process::ExitCode {
         Task::Rollback(args) => release::rollback(&args),
         Task::Failover(args) => failover::failover(&args),
         Task::Failback(args) => failover::failback(&args),
-        Task::Bench { what } => match what {
+        Task::PackageLambda(args) => lambda::package_lambda(&args),
+        Task::Bench { what, store } => match what {
             BenchTarget::Storefront => setup::setup(setup::Scope::Test)
                 .and_then(|()| bench_bundle())
                 .and_then(|()| bench::first_render()),
@@ -128,7 +138,7 @@ fn main() -> std::process::ExitCode {
             BenchTarget::FirstRender => setup::setup(setup::Scope::Test)
                 .and_then(|()| bench::build_release())
                 .and_then(|_| bench::first_render()),
-            BenchTarget::Api => api_checks::bench_api(&process::repo_root()),
+            BenchTarget::Api => api_checks::bench_api(&process::repo_root(), store),
         },
     };
     match result {

@@ -37,6 +37,7 @@ pub fn setup(scope: Scope) -> Result<(), String> {
             ("wasm-bindgen-cli", wasm_bindgen),
             ("wasm-opt", wasm_opt),
             ("chromium and chromedriver", chromium),
+            ("MariaDB server", mariadb),
             ("e2e packages", e2e_packages),
             (
                 "API test tools (schemathesis, wrk)",
@@ -137,6 +138,11 @@ fn chromium() -> Result<(), String> {
         );
         return Ok(());
     }
+    apt_install(&["chromium", "chromium-driver"])
+}
+
+/// `apt-get update` then `apt-get install` of Debian packages (through sudo unless root).
+fn apt_install(packages: &[&str]) -> Result<(), String> {
     let apt = if is_root() {
         vec![]
     } else {
@@ -153,13 +159,28 @@ fn chromium() -> Result<(), String> {
         command
     };
     run(&mut command(&["update"]))?;
-    run(&mut command(&[
-        "install",
-        "-y",
-        "--no-install-recommends",
-        "chromium",
-        "chromium-driver",
-    ]))
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    install.extend_from_slice(packages);
+    run(&mut command(&install))
+}
+
+/// Debian's MariaDB server, which the MySQL store's tests run against: each test process starts
+/// its own server on a data folder, socket and free port of its own (no system service is used).
+pub const MARIADBD: &str = "/usr/sbin/mariadbd";
+
+/// With `openssl`, which the TLS test uses to make its certificates.
+fn mariadb() -> Result<(), String> {
+    if Path::new(MARIADBD).exists()
+        && Path::new("/usr/bin/mariadb-install-db").exists()
+        && Path::new("/usr/bin/openssl").exists()
+    {
+        println!(
+            "  {}",
+            first_line_of(MARIADBD, &["--version"]).unwrap_or_default()
+        );
+        return Ok(());
+    }
+    apt_install(&["mariadb-server", "openssl"])
 }
 
 fn is_root() -> bool {

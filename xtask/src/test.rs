@@ -74,9 +74,15 @@ pub fn test() -> Result<(), String> {
                 .current_dir(&root))
         })?;
         step("unit and HTTP tests", &mut |counts| {
+            // The DynamoDB store's tests run against moto_server (an AWS emulator).
+            let moto = crate::moto::MotoServer::start(
+                &std::env::temp_dir().join(format!("unishop-test-moto-{}.log", std::process::id())),
+            )?;
             run_watching(
                 Command::new("cargo")
                     .args(["test", "--workspace"])
+                    .env("UNISHOP_TEST_MOTO_URL", &moto.url)
+                    .env("UNISHOP_TEST_MARIADB", crate::setup::MARIADBD)
                     .current_dir(&root),
                 |line| counts.read(line),
             )

@@ -28,8 +28,9 @@ pub struct Config {
     #[arg(long, env = "UNISHOP_REGION", default_value = "us-east-1", value_parser = parse_region)]
     pub region: String,
 
-    /// Database URL: `sqlite://PATH` (the file and its folder are created when missing) or
-    /// `sqlite::memory:`.
+    /// Database URL: `sqlite://PATH` (the file and its folder are created when missing),
+    /// `sqlite::memory:`, or `mysql://USER@HOST:PORT/DATABASE` for MySQL 8.0 / Aurora MySQL 3
+    /// (migrated by `unishop-api migrate`, not on start).
     #[arg(long, env = "UNISHOP_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 
@@ -42,6 +43,70 @@ pub struct Config {
     /// A file holding the token key, for secrets mounted as files.
     #[arg(long, env = "UNISHOP_TOKEN_KEY_FILE", conflicts_with = "token_key")]
     pub token_key_file: Option<PathBuf>,
+
+    /// DynamoDB table of the carts (partition key `uuid`). With `--orders-table`, carts and
+    /// orders live in DynamoDB (region and credentials from the AWS environment,
+    /// `AWS_ENDPOINT_URL_DYNAMODB` for an emulator); without both, in the database.
+    #[arg(long, env = "UNISHOP_CARTS_TABLE", requires = "orders_table")]
+    pub carts_table: Option<String>,
+
+    /// DynamoDB table of the orders (keys `pk` and `sk`); goes with `--carts-table`.
+    #[arg(long, env = "UNISHOP_ORDERS_TABLE", requires = "carts_table")]
+    pub orders_table: Option<String>,
+
+    /// ARN of a Secrets Manager secret holding the token key, read once at start.
+    #[arg(long, env = "UNISHOP_TOKEN_KEY_SECRET_ARN", conflicts_with_all = ["token_key", "token_key_file"])]
+    pub token_key_secret_arn: Option<String>,
+
+    /// ARN of a Secrets Manager secret holding the MySQL password (a JSON object with a
+    /// `password` field, as RDS writes it, or the bare password), read once at start.
+    #[arg(long, env = "UNISHOP_DATABASE_SECRET_ARN")]
+    pub database_secret_arn: Option<String>,
+
+    /// PEM file of the certificate authorities that sign the MySQL server's certificate (for
+    /// Aurora: Amazon RDS's `global-bundle.pem`). With it, MySQL connections must use TLS and
+    /// the certificate must match the host name.
+    #[arg(long, env = "UNISHOP_DATABASE_CA_BUNDLE")]
+    pub database_ca_bundle: Option<PathBuf>,
+
+    /// Set as `aurora_replica_read_consistency` on every MySQL connection: EVENTUAL, SESSION
+    /// or GLOBAL. Write forwarding in the standby region requires it.
+    #[arg(long, env = "UNISHOP_AURORA_READ_CONSISTENCY", value_parser = parse_read_consistency)]
+    pub aurora_read_consistency: Option<crate::store::mysql::ReadConsistency>,
+
+    /// Most MySQL connections this process opens (one Lambda instance serves one request at a
+    /// time: 2 is plenty there).
+    #[arg(long, env = "UNISHOP_DATABASE_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_max_connections: u32,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+impl Config {
+    /// The DynamoDB tables for carts and orders, when both are set.
+    pub fn dynamodb_tables(&self) -> Option<crate::store::dynamodb::Tables> {
+        Some(crate::store::dynamodb::Tables {
+            carts: self.carts_table.clone()?,
+            orders: self.orders_table.clone()?,
+        })
+    }
+}
+
+/// What to do instead of serving.
+#[derive(clap::Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Prepares the configured stores and exits: applies the SQL migrations and seeds the
+    /// catalogue (MySQL migrates only here, against the primary region's writer).
+    Migrate {
+        /// Also create the DynamoDB tables (for an emulator; in AWS the templates create them).
+        #[arg(long)]
+        create_tables: bool,
+    },
+}
+
+fn parse_read_consistency(raw: &str) -> Result<crate::store::mysql::ReadConsistency, String> {
+    raw.parse()
 }
 
 /// A secret setting: `{:?}` (and so any log of the configuration) never shows it.
@@ -96,6 +161,26 @@ mod tests {
         ])
         .expect("parses");
         assert!(!format!("{config:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn dynamodb_tables_come_in_pairs() {
+        let both = Config::try_parse_from([
+            "unishop-api",
+            "--carts-table",
+            "carts",
+            "--orders-table",
+            "orders",
+        ])
+        .expect("parses");
+        let tables = both.dynamodb_tables().expect("both set");
+        assert_eq!(
+            (tables.carts.as_str(), tables.orders.as_str()),
+            ("carts", "orders")
+        );
+        assert!(Config::try_parse_from(["unishop-api", "--carts-table", "carts"]).is_err());
+        let neither = Config::try_parse_from(["unishop-api"]).expect("parses");
+        assert!(neither.dynamodb_tables().is_none());
     }
 
     #[test]

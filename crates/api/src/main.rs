@@ -1,8 +1,12 @@
+//! One binary for both places the API runs: under Lambda (when the Lambda service has set
+//! `AWS_LAMBDA_RUNTIME_API`) it serves the Runtime API with `lambda_http`; anywhere else it binds
+//! `UNISHOP_BIND`. One artifact, one set of settings and one `--help` for both, and the same router.
+
 use clap::Parser;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
-use unishop_api::auth::TokenKey;
-use unishop_api::{router, store::sqlite::SqliteStore, AppState, Config};
+use unishop_api::config::Command;
+use unishop_api::{router, startup, Config};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -12,9 +16,19 @@ async fn main() -> std::process::ExitCode {
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("unishop_api=info,tower_http=info")),
         )
+        // CloudWatch shows escape codes as they are.
+        .with_ansi(!startup::in_lambda())
         .with_writer(std::io::stderr)
         .init();
-    match serve(config).await {
+    let outcome = match config.command.clone() {
+        Some(Command::Migrate { create_tables }) => startup::migrate(&config, create_tables)
+            .await
+            .map(|()| println!("unishop-api: the database is migrated and seeded"))
+            .map_err(Into::into),
+        None if startup::in_lambda() => serve_lambda(config).await,
+        None => serve(config).await,
+    };
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("unishop-api: {error}");
@@ -23,16 +37,16 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    let store = SqliteStore::open(&config.database_url)
+async fn serve_lambda(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let app = router(startup::app_state(&config).await?);
+    tracing::info!(region = %config.region, "serving the Lambda Runtime API");
+    lambda_http::run(app)
         .await
-        .map_err(|e| format!("cannot open the database {}: {e}", config.database_url))?;
-    let data_folder = SqliteStore::data_folder(&config.database_url);
-    let tokens = TokenKey::load(
-        config.token_key.as_ref().map(|s| s.0.as_str()),
-        config.token_key_file.as_deref(),
-        data_folder.as_deref(),
-    )?;
+        .map_err(|e| e.to_string().into())
+}
+
+async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let state = startup::app_state(&config).await?;
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
@@ -43,8 +57,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         config.region
     );
     tracing::info!(%address, region = %config.region, "listening");
-    let app = router(AppState::new(&config.region, store.into_stores(), tokens));
-    axum::serve(listener, app)
+    axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("stopped");

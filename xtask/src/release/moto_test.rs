@@ -2,65 +2,7 @@
 //! by `cargo xtask test`.
 
 use super::*;
-
-/// A moto_server child process, killed when dropped (also on failure paths).
-pub(super) struct MotoServer {
-    pub(super) child: Child,
-    pub(super) url: String,
-}
-
-impl MotoServer {
-    pub(super) fn start(log: &Path) -> Result<MotoServer, String> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("cannot find a free port: {e}"))?
-            .port();
-        let log_file = std::fs::File::create(log)
-            .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
-        let log_err = log_file
-            .try_clone()
-            .map_err(|e| format!("cannot reuse {}: {e}", log.display()))?;
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(log_file)
-            .stderr(log_err)
-            .spawn()
-            .map_err(|e| {
-                format!("cannot start moto_server ({e}); install it with `cargo xtask setup` (pip install \"moto[server]\")")
-            })?;
-        let mut server = MotoServer {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(server);
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                return Err(format!(
-                    "moto_server exited ({status}); see {}",
-                    log.display()
-                ));
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "moto_server did not listen on port {port} within 30 s; see {}",
-                    log.display()
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for MotoServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::moto::MotoServer;
 
 /// A fake Trunk output: index.html with an inline module initializer, hashed wasm/js/css, images,
 /// and a dev config.json that the release must not publish.

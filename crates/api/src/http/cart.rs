@@ -1,6 +1,7 @@
 //! The cart of the token's user: priced lines with quantities.
 
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::Json;
 use unishop_model::{
     Cart, CartItem, CartLine, MergeRequest, MergeResult, Problem, SetQuantity, MAX_CART_LINES,
@@ -10,6 +11,7 @@ use uuid::Uuid;
 
 use super::auth::Shopper;
 use super::error::Error;
+use super::idempotency::optional_key;
 use super::json::{parse_uuid, JsonBody};
 use super::snapshot::Snapshot;
 use super::AppState;
@@ -85,11 +87,15 @@ pub async fn remove_item(
 /// product in both add up (held at 99, reported in `capped`); products the catalogue does not know
 /// are reported in `unknown` rather than dropped silently; a result over 50 lines is refused whole
 /// (409), so the guest cart stays the client's to keep.
+///
+/// With an `Idempotency-Key` the merge is applied once: sent again with the same key (a lost
+/// answer, a failover to the other region) it changes nothing and answers the cart as it is.
 #[utoipa::path(post, path = "/cart/merge", tag = "cart", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 visible ASCII characters, one per merge (a UUID): a repeat with the same key changes nothing", min_length = 1, max_length = 64, pattern = r"^[!-~]{1,64}$")),
     request_body = MergeRequest,
     responses(
         (status = 200, description = "The merged cart and what could not be merged as asked", body = MergeResult),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not JSON, or the Idempotency-Key is malformed", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The merged cart would hold more than 50 products", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 64 KiB", body = Problem, content_type = "application/problem+json"),
@@ -99,8 +105,10 @@ pub async fn remove_item(
 pub async fn merge(
     State(state): State<AppState>,
     Shopper(user): Shopper,
+    headers: HeaderMap,
     JsonBody(request): JsonBody<MergeRequest>,
 ) -> Result<Json<MergeResult>, Error> {
+    let key = optional_key(&headers)?;
     if request.items.len() > MAX_CART_LINES {
         return Err(Error::invalid_field(
             "items",
@@ -117,7 +125,11 @@ pub async fn merge(
         .partition(|line| snapshot.product(line.uuid).is_some());
     let mut unknown: Vec<Uuid> = unknown.into_iter().map(|l| l.uuid).collect();
     unknown.dedup();
-    let merged = state.stores.carts.merge(user, &known).await?;
+    let merged = state
+        .stores
+        .carts
+        .merge(user, &known, key.as_deref())
+        .await?;
     Ok(Json(MergeResult {
         cart: price(&snapshot, &merged.lines),
         unknown,

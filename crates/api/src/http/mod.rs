@@ -5,6 +5,7 @@ pub mod basket;
 pub mod cart;
 pub mod error;
 pub mod health;
+pub mod idempotency;
 pub mod json;
 pub mod openapi;
 pub mod orders;

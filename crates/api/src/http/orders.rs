@@ -4,13 +4,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use sha2::{Digest, Sha256};
-use unishop_model::{
-    valid_idempotency_key, Order, PlaceOrder, Problem, ShippingAddress, IDEMPOTENCY_KEY_HEADER,
-};
+use unishop_model::{Order, PlaceOrder, Problem, ShippingAddress};
 use uuid::Uuid;
 
 use super::auth::Shopper;
 use super::error::Error;
+use super::idempotency::required_key;
 use super::json::{parse_uuid, JsonBody};
 use super::AppState;
 use crate::store::{NewOrder, StoreError, StoredOrder};
@@ -44,7 +43,7 @@ pub async fn place(
     headers: HeaderMap,
     JsonBody(request): JsonBody<PlaceOrder>,
 ) -> Result<(StatusCode, Json<Order>), Error> {
-    let key = idempotency_key(&headers)?;
+    let key = required_key(&headers, "order")?;
     let shipping = clean_shipping(request.shipping)?;
     let request_hash = request_hash(&shipping);
     for _ in 0..PLACE_ATTEMPTS {
@@ -53,6 +52,11 @@ pub async fn place(
         }
         let lines = state.stores.carts.cart(user).await?;
         if lines.is_empty() {
+            // A request with this key may have placed its order (and emptied the cart) since
+            // the key was looked up: that is a retry, not an empty cart.
+            if let Some(stored) = state.stores.orders.order_by_key(user, &key).await? {
+                return replay(stored, &request_hash);
+            }
             return Err(Error::Conflict(
                 "the cart is empty; add products before ordering".to_owned(),
             ));
@@ -164,21 +168,6 @@ fn replay(stored: StoredOrder, request_hash: &str) -> Result<(StatusCode, Json<O
                 message: "already used with another request body".to_owned(),
             }],
         })
-    }
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Result<String, Error> {
-    let value = headers.get(IDEMPOTENCY_KEY_HEADER).ok_or_else(|| {
-        Error::BadRequest(
-            "send an Idempotency-Key header (a new UUID per order) so that a retry cannot order twice"
-                .to_owned(),
-        )
-    })?;
-    match value.to_str() {
-        Ok(key) if valid_idempotency_key(key) => Ok(key.to_owned()),
-        _ => Err(Error::BadRequest(
-            "the Idempotency-Key header must be 1 to 64 visible ASCII characters".to_owned(),
-        )),
     }
 }
 

@@ -1,12 +1,13 @@
 //! Accounts: sign-up with a password, and log-in answering a signed token.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use unishop_model::{check_password, normalise_email, LoginRequest, Session, SignupRequest, User};
 use unishop_model::{Problem, MAX_PASSWORD_LEN};
 
 use super::error::Error;
+use super::idempotency::optional_key;
 use super::json::JsonBody;
 use super::AppState;
 use crate::auth::{hash_password, now_secs, verify_password, TOKEN_TTL_SECS};
@@ -23,10 +24,15 @@ pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
 const BAD_CREDENTIALS: &str = "the email or password is not right";
 
 /// `POST /user`: creates an account and answers 201 with it (never with the password).
+///
+/// With an `Idempotency-Key`, sending the sign-up again (a lost answer, a failover to the other
+/// region) answers the account it made, 201 as the first time, instead of 409: when the account
+/// with this email was made with this key and the password matches.
 #[utoipa::path(post, path = "/user", tag = "accounts", request_body = SignupRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 64 visible ASCII characters, one per sign-up (a UUID): a repeat with the same key and password answers the same account", min_length = 1, max_length = 64, pattern = r"^[!-~]{1,64}$")),
     responses(
-        (status = 201, description = "The new account", body = User),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "The new account (or, for a repeat with the same Idempotency-Key, the account it made)", body = User),
+        (status = 400, description = "The body is not JSON, or the Idempotency-Key is malformed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An account already has this email", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field breaks a rule; `errors` names it", body = Problem, content_type = "application/problem+json"),
@@ -34,31 +40,71 @@ const BAD_CREDENTIALS: &str = "the email or password is not right";
     ))]
 pub async fn signup(
     State(state): State<AppState>,
+    headers: HeaderMap,
     JsonBody(request): JsonBody<SignupRequest>,
 ) -> Result<(StatusCode, Json<User>), Error> {
+    let signup_key = optional_key(&headers)?;
     let email = normalise_email(&request.email)
         .map_err(|e| Error::invalid_field("email", e.to_string()))?;
     check_password(&request.password)
         .map_err(|e| Error::invalid_field("password", e.to_string()))?;
     let first_name = clean_name(request.first_name, "firstName")?;
     let last_name = clean_name(request.last_name, "lastName")?;
-    let password_hash = hash_password(request.password).await.map_err(|error| {
-        tracing::error!(%error, "cannot hash a password");
-        Error::Internal
-    })?;
+    let password_hash = hash_password(request.password.clone())
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "cannot hash a password");
+            Error::Internal
+        })?;
     let new_user = NewUser {
         email,
         first_name,
         last_name,
         password_hash,
+        signup_key: signup_key.clone(),
     };
-    match state.stores.users.create_user(new_user).await {
+    let users = &state.stores.users;
+    match users.create_user(new_user.clone()).await {
         Ok(user) => Ok((StatusCode::CREATED, Json(user))),
-        Err(StoreError::Conflict) => Err(Error::Conflict(
-            "an account with this email already exists; log in instead".to_owned(),
-        )),
+        Err(StoreError::Conflict) => {
+            if let Some(user) =
+                signup_replayed(&state, &new_user.email, signup_key, request.password).await?
+            {
+                return Ok((StatusCode::CREATED, Json(user)));
+            }
+            Err(Error::Conflict(
+                "an account with this email already exists; log in instead".to_owned(),
+            ))
+        }
         Err(other) => Err(other.into()),
     }
+}
+
+/// The account a sign-up made, when this request repeats it: the account with this email was
+/// made with this `Idempotency-Key`, and the password is the one it was made with (so a key
+/// alone never reveals an account).
+async fn signup_replayed(
+    state: &AppState,
+    email: &str,
+    key: Option<String>,
+    password: String,
+) -> Result<Option<User>, Error> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let Some(credentials) = state.stores.users.credentials(email).await? else {
+        return Ok(None);
+    };
+    if credentials.signup_key.as_deref() != Some(key.as_str()) {
+        return Ok(None);
+    }
+    let matches = verify_password(password, credentials.password_hash)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "cannot check a password");
+            Error::Internal
+        })?;
+    Ok(matches.then_some(credentials.user))
 }
 
 /// `POST /user/login`: checks the password and answers the account with a token.

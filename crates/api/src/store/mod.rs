@@ -6,6 +6,9 @@
 //! layer, so a new backend only has to store and fetch faithfully (and atomically where a method
 //! says so).
 
+pub mod dynamodb;
+pub mod mysql;
+mod rows;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -43,6 +46,9 @@ pub struct NewUser {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub password_hash: String,
+    /// The `Idempotency-Key` the sign-up was sent with, kept with the account so that a retry
+    /// can be told from a second sign-up.
+    pub signup_key: Option<String>,
 }
 
 /// An account and its password hash (`None` for legacy accounts made without a password).
@@ -50,7 +56,12 @@ pub struct NewUser {
 pub struct Credentials {
     pub user: User,
     pub password_hash: Option<String>,
+    /// The `Idempotency-Key` of the sign-up that made the account, if it had one.
+    pub signup_key: Option<String>,
 }
+
+/// How long an idempotency key of a cart merge is remembered at least, in seconds.
+pub const MERGE_KEY_MEMORY_SECS: i64 = 24 * 60 * 60;
 
 /// An order ready to be recorded.
 #[derive(Clone, Debug)]
@@ -117,7 +128,17 @@ pub trait Carts: Send + Sync {
     async fn remove_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError>;
     /// Folds `incoming` into the cart with [`unishop_model::merge_lines`], atomically
     /// ([`StoreError::CartFull`], and no change, when the result would pass the line limit).
-    async fn merge(&self, user: Uuid, incoming: &[CartLine]) -> Result<Merged, StoreError>;
+    ///
+    /// With a `key` (the request's `Idempotency-Key`) the merge happens once: when this user
+    /// already merged with that key, nothing changes and the answer is the cart as it is now
+    /// with nothing `capped`. The key is recorded in the same atomic write as the merge and
+    /// remembered for at least [`MERGE_KEY_MEMORY_SECS`].
+    async fn merge(
+        &self,
+        user: Uuid,
+        incoming: &[CartLine],
+        key: Option<&str>,
+    ) -> Result<Merged, StoreError>;
     /// Whether the database answers at all.
     async fn ping(&self) -> Result<(), StoreError>;
 }

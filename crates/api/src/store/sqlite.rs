@@ -10,16 +10,18 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
-use sqlx::{Row, SqliteConnection, SqlitePool};
-use unishop_model::{
-    merge_lines, CartItem, CartLine, Merged, Order, Product, ShippingAddress, User, MAX_CART_LINES,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{SqliteConnection, SqlitePool};
+use unishop_model::{merge_lines, CartLine, Merged, Order, Product, User, MAX_CART_LINES};
 use uuid::Uuid;
 
+use super::rows::{
+    into_lines, same_lines, to_json, unavailable, write_error, CredentialsRow, LineRow, OrderRow,
+    ProductRow, UserRow, CREDENTIALS_COLUMNS, ORDER_COLUMNS, PRODUCT_COLUMNS, USER_COLUMNS,
+};
 use super::{
     Carts, Catalogue, Credentials, NewOrder, NewUser, Orders, StoreError, StoredOrder, Stores,
-    Users,
+    Users, MERGE_KEY_MEMORY_SECS,
 };
 use crate::seed::CATALOGUE;
 
@@ -161,125 +163,39 @@ impl SqliteStore {
     }
 }
 
-fn unavailable(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(error.to_string())
-}
-
-/// Maps a failed write: constraint violations are the caller's business, the rest is an outage.
-fn write_error(error: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &error {
-        if db.is_unique_violation() {
-            return StoreError::Conflict;
-        }
-        if db.is_foreign_key_violation() {
-            return StoreError::MissingReference;
-        }
-    }
-    unavailable(error)
-}
-
-fn uuid_column(row: &SqliteRow, column: &str) -> Result<Uuid, StoreError> {
-    let text: String = row.try_get(column).map_err(unavailable)?;
-    Uuid::parse_str(&text)
-        .map_err(|e| StoreError::Unavailable(format!("corrupt uuid {text:?}: {e}")))
-}
-
-fn product_from_row(row: &SqliteRow) -> Result<Product, StoreError> {
-    let price_cents: i64 = row.try_get("price_cents").map_err(unavailable)?;
-    Ok(Product {
-        uuid: uuid_column(row, "uuid")?,
-        name: row.try_get("name").map_err(unavailable)?,
-        description: Some(row.try_get("description").map_err(unavailable)?),
-        price: price_cents as f64 / 100.0,
-        price_cents: Some(price_cents),
-        image: Some(row.try_get("image").map_err(unavailable)?),
-        image_alt: Some(row.try_get("image_alt").map_err(unavailable)?),
-        category: Some(row.try_get("category").map_err(unavailable)?),
-    })
-}
-
-fn user_from_row(row: &SqliteRow) -> Result<User, StoreError> {
-    Ok(User {
-        uuid: uuid_column(row, "uuid")?,
-        email: row.try_get("email").map_err(unavailable)?,
-        first_name: row.try_get("first_name").map_err(unavailable)?,
-        last_name: row.try_get("last_name").map_err(unavailable)?,
-    })
-}
-
-const PRODUCT_COLUMNS: &str = "uuid, name, description, price_cents, image, image_alt, category";
-const USER_COLUMNS: &str = "uuid, email, first_name, last_name";
-
 /// The user's cart lines, oldest first, on a connection (inside a transaction or not).
 async fn cart_lines(conn: &mut SqliteConnection, user: Uuid) -> Result<Vec<CartLine>, StoreError> {
-    let rows = sqlx::query(
+    let rows: Vec<LineRow> = sqlx::query_as(
         "SELECT unicorn_uuid, quantity FROM unicorns_basket WHERE user_uuid = ? ORDER BY rowid",
     )
     .bind(user.to_string())
     .fetch_all(&mut *conn)
     .await
     .map_err(unavailable)?;
-    rows.iter()
-        .map(|row| {
-            let quantity: i64 = row.try_get("quantity").map_err(unavailable)?;
-            Ok(CartLine {
-                uuid: uuid_column(row, "unicorn_uuid")?,
-                quantity: u32::try_from(quantity)
-                    .map_err(|_| StoreError::Unavailable(format!("corrupt quantity {quantity}")))?,
-            })
-        })
-        .collect()
-}
-
-fn json_column<T: serde::de::DeserializeOwned>(
-    row: &SqliteRow,
-    column: &str,
-) -> Result<T, StoreError> {
-    let text: String = row.try_get(column).map_err(unavailable)?;
-    serde_json::from_str(&text)
-        .map_err(|e| StoreError::Unavailable(format!("corrupt {column} JSON: {e}")))
-}
-
-fn order_from_row(row: &SqliteRow) -> Result<Order, StoreError> {
-    let items: Vec<CartItem> = json_column(row, "items")?;
-    let shipping: ShippingAddress = json_column(row, "shipping")?;
-    Ok(Order {
-        id: uuid_column(row, "id")?,
-        items,
-        total_cents: row.try_get("total_cents").map_err(unavailable)?,
-        created_at: row.try_get("created_at").map_err(unavailable)?,
-        region: row.try_get("region").map_err(unavailable)?,
-        shipping,
-    })
-}
-
-const ORDER_COLUMNS: &str = "id, items, total_cents, created_at, region, shipping, request_hash";
-
-fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Unavailable(format!("encoding: {e}")))
+    into_lines(rows)
 }
 
 #[async_trait]
 impl Catalogue for SqliteStore {
     async fn products(&self) -> Result<Vec<Product>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows: Vec<ProductRow> = sqlx::query_as(&format!(
             "SELECT {PRODUCT_COLUMNS} FROM unicorns ORDER BY position"
         ))
         .fetch_all(&self.pool)
         .await
         .map_err(unavailable)?;
-        rows.iter().map(product_from_row).collect()
+        rows.into_iter().map(ProductRow::into_product).collect()
     }
 
     async fn product(&self, uuid: Uuid) -> Result<Option<Product>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row: Option<ProductRow> = sqlx::query_as(&format!(
             "SELECT {PRODUCT_COLUMNS} FROM unicorns WHERE uuid = ?"
         ))
         .bind(uuid.to_string())
         .fetch_optional(&self.pool)
         .await
         .map_err(unavailable)?;
-        row.as_ref().map(product_from_row).transpose()
+        row.map(ProductRow::into_product).transpose()
     }
 }
 
@@ -294,14 +210,15 @@ impl Users for SqliteStore {
             last_name: user.last_name,
         };
         sqlx::query(
-            "INSERT INTO unicorn_user (uuid, email, first_name, last_name, password_hash)
-             VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO unicorn_user (uuid, email, first_name, last_name, password_hash, signup_key)
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(created.uuid.to_string())
         .bind(&created.email)
         .bind(&created.first_name)
         .bind(&created.last_name)
         .bind(&user.password_hash)
+        .bind(&user.signup_key)
         .execute(&self.pool)
         .await
         .map_err(write_error)?;
@@ -309,32 +226,25 @@ impl Users for SqliteStore {
     }
 
     async fn user(&self, uuid: Uuid) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row: Option<UserRow> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS} FROM unicorn_user WHERE uuid = ?"
         ))
         .bind(uuid.to_string())
         .fetch_optional(&self.pool)
         .await
         .map_err(unavailable)?;
-        row.as_ref().map(user_from_row).transpose()
+        row.map(UserRow::into_user).transpose()
     }
 
     async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS}, password_hash FROM unicorn_user WHERE email = ?"
+        let row: Option<CredentialsRow> = sqlx::query_as(&format!(
+            "SELECT {CREDENTIALS_COLUMNS} FROM unicorn_user WHERE email = ?"
         ))
         .bind(email)
         .fetch_optional(&self.pool)
         .await
         .map_err(unavailable)?;
-        row.as_ref()
-            .map(|row| {
-                Ok(Credentials {
-                    user: user_from_row(row)?,
-                    password_hash: row.try_get("password_hash").map_err(unavailable)?,
-                })
-            })
-            .transpose()
+        row.map(CredentialsRow::into_credentials).transpose()
     }
 
     async fn login_failures_since(&self, email: &str, since: i64) -> Result<Vec<i64>, StoreError> {
@@ -450,13 +360,43 @@ impl Carts for SqliteStore {
         Ok(())
     }
 
-    async fn merge(&self, user: Uuid, incoming: &[CartLine]) -> Result<Merged, StoreError> {
+    async fn merge(
+        &self,
+        user: Uuid,
+        incoming: &[CartLine],
+        key: Option<&str>,
+    ) -> Result<Merged, StoreError> {
         let _turn = self.write_turn().await?;
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(unavailable)?;
+        if let Some(key) = key {
+            let now = crate::auth::now_secs();
+            sqlx::query("DELETE FROM cart_merges WHERE user_uuid = ? AND at < ?")
+                .bind(user.to_string())
+                .bind(now - MERGE_KEY_MEMORY_SECS)
+                .execute(&mut *tx)
+                .await
+                .map_err(write_error)?;
+            let recorded = sqlx::query(
+                "INSERT INTO cart_merges (user_uuid, idempotency_key, at) VALUES (?, ?, ?)
+                 ON CONFLICT (user_uuid, idempotency_key) DO NOTHING",
+            )
+            .bind(user.to_string())
+            .bind(key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(write_error)?;
+            if recorded.rows_affected() == 0 {
+                return Ok(Merged {
+                    lines: cart_lines(&mut tx, user).await?,
+                    capped: Vec::new(),
+                });
+            }
+        }
         let existing = cart_lines(&mut tx, user).await?;
         let merged = merge_lines(&existing, incoming).map_err(|_| StoreError::CartFull)?;
         for line in &merged.lines {
@@ -487,7 +427,7 @@ impl Carts for SqliteStore {
 #[async_trait]
 impl Orders for SqliteStore {
     async fn order_by_key(&self, user: Uuid, key: &str) -> Result<Option<StoredOrder>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row: Option<OrderRow> = sqlx::query_as(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE user_uuid = ? AND idempotency_key = ?"
         ))
         .bind(user.to_string())
@@ -495,14 +435,7 @@ impl Orders for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(unavailable)?;
-        row.as_ref()
-            .map(|row| {
-                Ok(StoredOrder {
-                    order: order_from_row(row)?,
-                    request_hash: row.try_get("request_hash").map_err(unavailable)?,
-                })
-            })
-            .transpose()
+        row.map(OrderRow::into_stored).transpose()
     }
 
     async fn place_order(&self, new: NewOrder) -> Result<(), StoreError> {
@@ -512,11 +445,8 @@ impl Orders for SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(unavailable)?;
-        let mut held = cart_lines(&mut tx, new.user).await?;
-        let mut priced = new.cart.clone();
-        held.sort_by_key(|l| l.uuid);
-        priced.sort_by_key(|l| l.uuid);
-        if held != priced {
+        let held = cart_lines(&mut tx, new.user).await?;
+        if !same_lines(&held, &new.cart) {
             return Err(StoreError::Stale);
         }
         let order = &new.order;
@@ -547,7 +477,7 @@ impl Orders for SqliteStore {
     }
 
     async fn orders(&self, user: Uuid) -> Result<Vec<Order>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows: Vec<OrderRow> = sqlx::query_as(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE user_uuid = ?
              ORDER BY created_at DESC, rowid DESC"
         ))
@@ -555,11 +485,11 @@ impl Orders for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(unavailable)?;
-        rows.iter().map(order_from_row).collect()
+        rows.into_iter().map(OrderRow::into_order).collect()
     }
 
     async fn order(&self, user: Uuid, id: Uuid) -> Result<Option<Order>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row: Option<OrderRow> = sqlx::query_as(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE user_uuid = ? AND id = ?"
         ))
         .bind(user.to_string())
@@ -567,6 +497,6 @@ impl Orders for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(unavailable)?;
-        row.as_ref().map(order_from_row).transpose()
+        row.map(OrderRow::into_order).transpose()
     }
 }

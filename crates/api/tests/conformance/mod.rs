@@ -15,6 +15,7 @@ pub async fn run_all(stores: &Stores) {
     cart_lines_keep_order_and_quantities(stores).await;
     legacy_add_keeps_quantity_and_respects_the_line_limit(stores).await;
     merge_adds_up_atomically(stores).await;
+    a_keyed_merge_applies_once(stores).await;
     orders_are_placed_once_and_empty_the_cart(stores).await;
     an_order_from_a_changed_cart_is_refused_whole(stores).await;
 }
@@ -27,6 +28,7 @@ async fn new_user(stores: &Stores) -> Uuid {
             first_name: None,
             last_name: None,
             password_hash: "$argon2id$stand-in".to_owned(),
+            signup_key: None,
         })
         .await
         .expect("user created")
@@ -70,6 +72,7 @@ pub async fn users_are_unique_by_email_and_keep_their_hash(stores: &Stores) {
             first_name: Some("Ada".into()),
             last_name: None,
             password_hash: "hash-1".into(),
+            signup_key: Some("signup-key-1".into()),
         })
         .await
         .expect("created");
@@ -81,6 +84,7 @@ pub async fn users_are_unique_by_email_and_keep_their_hash(stores: &Stores) {
             first_name: None,
             last_name: None,
             password_hash: "hash-2".into(),
+            signup_key: None,
         })
         .await;
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
@@ -92,6 +96,7 @@ pub async fn users_are_unique_by_email_and_keep_their_hash(stores: &Stores) {
         .expect("found");
     assert_eq!(credentials.user, user);
     assert_eq!(credentials.password_hash.as_deref(), Some("hash-1"));
+    assert_eq!(credentials.signup_key.as_deref(), Some("signup-key-1"));
     assert_eq!(
         stores.users.user(user.uuid).await.expect("reads"),
         Some(user)
@@ -223,13 +228,56 @@ pub async fn merge_adds_up_atomically(stores: &Stores) {
         .await
         .expect("set");
     let merged = carts
-        .merge(user, &[line("UnicornFloat", 5), line("UnicornGlitter", 2)])
+        .merge(
+            user,
+            &[line("UnicornFloat", 5), line("UnicornGlitter", 2)],
+            None,
+        )
         .await
         .expect("merged");
     assert_eq!(merged.capped, vec![product_uuid("UnicornFloat")]);
     let expected = vec![line("UnicornFloat", 99), line("UnicornGlitter", 2)];
     assert_eq!(merged.lines, expected);
     assert_eq!(carts.cart(user).await.expect("reads"), expected);
+}
+
+pub async fn a_keyed_merge_applies_once(stores: &Stores) {
+    let user = new_user(stores).await;
+    let carts = &stores.carts;
+    let incoming = [line("UnicornFloat", 2), line("UnicornCool", 1)];
+    let first = carts
+        .merge(user, &incoming, Some("merge-key-1"))
+        .await
+        .expect("merged");
+    assert_eq!(first.lines, incoming.to_vec());
+    carts
+        .set_quantity(user, product_uuid("UnicornCool"), 5)
+        .await
+        .expect("set");
+    // The retry changes nothing and answers the cart as it is now.
+    let again = carts
+        .merge(user, &incoming, Some("merge-key-1"))
+        .await
+        .expect("merged");
+    let now = vec![line("UnicornFloat", 2), line("UnicornCool", 5)];
+    assert_eq!(again.lines, now);
+    assert!(again.capped.is_empty());
+    assert_eq!(carts.cart(user).await.expect("reads"), now);
+    // Another key merges again; the key is the user's own, not global.
+    let other_key = carts
+        .merge(user, &[line("UnicornFloat", 1)], Some("merge-key-2"))
+        .await
+        .expect("merged");
+    assert_eq!(
+        other_key.lines,
+        vec![line("UnicornFloat", 3), line("UnicornCool", 5)]
+    );
+    let stranger = new_user(stores).await;
+    let theirs = carts
+        .merge(stranger, &incoming, Some("merge-key-1"))
+        .await
+        .expect("merged");
+    assert_eq!(theirs.lines, incoming.to_vec());
 }
 
 fn order_for(lines: &[CartLine], region: &str) -> Order {

@@ -1,0 +1,629 @@
+//! The MySQL store (Aurora MySQL 3, MySQL 8.0 and MariaDB speak the same protocol): catalogue,
+//! users, login throttling, and carts and orders unless DynamoDB holds those.
+//!
+//! Built for Lambda in front of a database that may be gone: the pool is small and lazy (the
+//! process starts without the database, and reconnects by itself when it is back), and every
+//! store call, waiting for a connection included, is cut off after the wait limit, so a dead or
+//! hung database costs a request one [`Unavailable`](StoreError::Unavailable) (503) after at most
+//! that long, never a hung function. Row locks are bounded on the server as well
+//! (`innodb_lock_wait_timeout`), so a request cut off mid-transaction cannot hold a cart locked.
+//!
+//! Read-then-write operations lock the user's row first (`SELECT … FOR UPDATE`), which puts every
+//! change to one user's cart and orders in one line, whichever API instance makes it.
+//!
+//! Migrations are not applied on start (a Lambda in the standby region reaches the database through
+//! write forwarding, which does not forward DDL): `unishop-api migrate` applies them and seeds the
+//! catalogue.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlSslMode};
+use sqlx::{MySqlConnection, MySqlPool};
+use unishop_model::{merge_lines, CartLine, Merged, Order, Product, User, MAX_CART_LINES};
+use uuid::Uuid;
+
+use super::rows::{
+    into_lines, same_lines, to_json, unavailable, write_error, CredentialsRow, LineRow, OrderRow,
+    ProductRow, UserRow, CREDENTIALS_COLUMNS, ORDER_COLUMNS, PRODUCT_COLUMNS, USER_COLUMNS,
+};
+use super::{
+    Carts, Catalogue, Credentials, NewOrder, NewUser, Orders, StoreError, StoredOrder, Stores,
+    Users, MERGE_KEY_MEMORY_SECS,
+};
+use crate::seed::CATALOGUE;
+
+/// How long one store call may take, waiting for a connection included, before the store
+/// reports itself unavailable: a dead database costs a request about this long (sqlx retries a
+/// refused connection until then), well inside the 2 s a shopper's client gives a region.
+pub const WAIT_LIMIT: Duration = Duration::from_secs(1);
+/// How long a statement waits for a row lock on the server, in seconds.
+const LOCK_WAIT_SECS: u32 = 1;
+/// How long a failed login is remembered at most.
+const FAILURE_MEMORY_SECS: i64 = 24 * 60 * 60;
+
+/// Aurora's `aurora_replica_read_consistency`, which write forwarding in the standby region
+/// requires: how fresh a forwarded session's reads are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadConsistency {
+    Eventual,
+    Session,
+    Global,
+}
+
+impl ReadConsistency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadConsistency::Eventual => "EVENTUAL",
+            ReadConsistency::Session => "SESSION",
+            ReadConsistency::Global => "GLOBAL",
+        }
+    }
+}
+
+impl FromStr for ReadConsistency {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw.to_ascii_uppercase().as_str() {
+            "EVENTUAL" => Ok(ReadConsistency::Eventual),
+            "SESSION" => Ok(ReadConsistency::Session),
+            "GLOBAL" => Ok(ReadConsistency::Global),
+            _ => Err(format!(
+                "{raw:?} is not a read consistency: use EVENTUAL, SESSION or GLOBAL"
+            )),
+        }
+    }
+}
+
+/// How to reach the database.
+#[derive(Clone, Debug)]
+pub struct MySqlSettings {
+    /// `mysql://user[:password]@host[:port]/database`.
+    pub url: String,
+    /// The password, when it is not in the URL (read from Secrets Manager).
+    pub password: Option<crate::config::Secret>,
+    /// PEM file of the certificate authorities to trust; with it, the connection must be TLS and
+    /// the server's certificate must match its host name.
+    pub ca_bundle: Option<PathBuf>,
+    pub read_consistency: Option<ReadConsistency>,
+    pub max_connections: u32,
+    pub wait_limit: Duration,
+}
+
+impl MySqlSettings {
+    pub fn new(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            password: None,
+            ca_bundle: None,
+            read_consistency: None,
+            max_connections: 10,
+            wait_limit: WAIT_LIMIT,
+        }
+    }
+
+    fn connect_options(&self) -> Result<MySqlConnectOptions, StoreError> {
+        let mut options = MySqlConnectOptions::from_str(&self.url)
+            .map_err(|e| StoreError::Unavailable(format!("the database URL: {e}")))?
+            .charset("utf8mb4");
+        if let Some(password) = &self.password {
+            options = options.password(&password.0);
+        }
+        if let Some(ca_bundle) = &self.ca_bundle {
+            options = options
+                .ssl_mode(MySqlSslMode::VerifyIdentity)
+                .ssl_ca(ca_bundle);
+        }
+        Ok(options)
+    }
+}
+
+#[derive(Clone)]
+pub struct MySqlStore {
+    pool: MySqlPool,
+    wait_limit: Duration,
+}
+
+impl MySqlStore {
+    /// A store on the database; connects on first use, so it starts even while the database is
+    /// down. Only a malformed URL fails here.
+    pub fn connect(settings: &MySqlSettings) -> Result<Self, StoreError> {
+        let consistency = settings.read_consistency;
+        let pool = MySqlPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .min_connections(0)
+            .acquire_timeout(settings.wait_limit)
+            .idle_timeout(Some(Duration::from_secs(300)))
+            .max_lifetime(Some(Duration::from_secs(1800)))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if let Some(consistency) = consistency {
+                        let set = format!(
+                            "SET aurora_replica_read_consistency = '{}'",
+                            consistency.as_str()
+                        );
+                        if let Err(error) = sqlx::query(&set).execute(&mut *conn).await {
+                            // The pool retries and then reports only a timeout: say why here.
+                            tracing::error!(%error, "cannot set aurora_replica_read_consistency");
+                            return Err(error);
+                        }
+                    }
+                    let set = format!("SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_SECS}");
+                    sqlx::query(&set).execute(&mut *conn).await?;
+                    Ok(())
+                })
+            })
+            .connect_lazy_with(settings.connect_options()?);
+        Ok(Self {
+            pool,
+            wait_limit: settings.wait_limit,
+        })
+    }
+
+    /// Applies the migrations (`migrations/mysql`) and makes sure the seed catalogue is present
+    /// and current. Run by `unishop-api migrate`, against the primary region's writer.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("migrations/mysql")
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migrating: {e}")))?;
+        self.seed().await
+    }
+
+    /// Closes every connection; later calls fail as [`StoreError::Unavailable`].
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Every store, served by this database.
+    pub fn into_stores(self) -> Stores {
+        let store = std::sync::Arc::new(self);
+        Stores {
+            catalogue: store.clone(),
+            users: store.clone(),
+            carts: store.clone(),
+            orders: store,
+        }
+    }
+
+    /// Runs one store call within the wait limit.
+    async fn bounded<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.wait_limit, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "the database did not answer within {:?}",
+                    self.wait_limit
+                )))
+            })
+    }
+
+    async fn seed(&self) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        for (position, seed) in CATALOGUE.iter().enumerate() {
+            let product = seed.to_product();
+            sqlx::query(
+                "INSERT INTO unicorns
+                   (uuid, slug, name, description, price_cents, image, image_alt, category, position)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON DUPLICATE KEY UPDATE slug = VALUES(slug), name = VALUES(name),
+                   description = VALUES(description), price_cents = VALUES(price_cents),
+                   image = VALUES(image), image_alt = VALUES(image_alt),
+                   category = VALUES(category), position = VALUES(position)",
+            )
+            .bind(product.uuid.to_string())
+            .bind(seed.legacy_name)
+            .bind(&product.name)
+            .bind(&product.description)
+            .bind(seed.price_cents)
+            .bind(&product.image)
+            .bind(&product.image_alt)
+            .bind(&product.category)
+            .bind(position as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        }
+        tx.commit().await.map_err(unavailable)
+    }
+}
+
+/// Locks the user's row for the rest of the transaction; [`StoreError::MissingReference`] when
+/// there is no such user.
+async fn lock_user(conn: &mut MySqlConnection, user: Uuid) -> Result<(), StoreError> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM unicorn_user WHERE uuid = ? FOR UPDATE")
+            .bind(user.to_string())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(unavailable)?;
+    found.map(|_| ()).ok_or(StoreError::MissingReference)
+}
+
+/// The user's cart lines, oldest first.
+async fn cart_lines(conn: &mut MySqlConnection, user: Uuid) -> Result<Vec<CartLine>, StoreError> {
+    let rows: Vec<LineRow> = sqlx::query_as(
+        "SELECT unicorn_uuid, quantity FROM unicorns_basket WHERE user_uuid = ? ORDER BY id",
+    )
+    .bind(user.to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(unavailable)?;
+    into_lines(rows)
+}
+
+/// Sets a line's quantity (adding it when missing) inside a transaction that locked the user.
+async fn upsert_line(
+    conn: &mut MySqlConnection,
+    user: Uuid,
+    line: &CartLine,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO unicorns_basket (user_uuid, unicorn_uuid, quantity) VALUES (?, ?, ?)
+         ON DUPLICATE KEY UPDATE quantity = VALUES(quantity)",
+    )
+    .bind(user.to_string())
+    .bind(line.uuid.to_string())
+    .bind(i64::from(line.quantity))
+    .execute(&mut *conn)
+    .await
+    .map_err(write_error)?;
+    Ok(())
+}
+
+#[async_trait]
+impl Catalogue for MySqlStore {
+    async fn products(&self) -> Result<Vec<Product>, StoreError> {
+        self.bounded(async {
+            let rows: Vec<ProductRow> = sqlx::query_as(&format!(
+                "SELECT {PRODUCT_COLUMNS} FROM unicorns ORDER BY position"
+            ))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+            rows.into_iter().map(ProductRow::into_product).collect()
+        })
+        .await
+    }
+
+    async fn product(&self, uuid: Uuid) -> Result<Option<Product>, StoreError> {
+        self.bounded(async {
+            let row: Option<ProductRow> = sqlx::query_as(&format!(
+                "SELECT {PRODUCT_COLUMNS} FROM unicorns WHERE uuid = ?"
+            ))
+            .bind(uuid.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+            row.map(ProductRow::into_product).transpose()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Users for MySqlStore {
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
+        self.bounded(async {
+            let created = User {
+                uuid: Uuid::new_v4(),
+                email: user.email,
+                first_name: user.first_name,
+                last_name: user.last_name,
+            };
+            sqlx::query(
+                "INSERT INTO unicorn_user
+                   (uuid, email, first_name, last_name, password_hash, signup_key)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(created.uuid.to_string())
+            .bind(&created.email)
+            .bind(&created.first_name)
+            .bind(&created.last_name)
+            .bind(&user.password_hash)
+            .bind(&user.signup_key)
+            .execute(&self.pool)
+            .await
+            .map_err(write_error)?;
+            Ok(created)
+        })
+        .await
+    }
+
+    async fn user(&self, uuid: Uuid) -> Result<Option<User>, StoreError> {
+        self.bounded(async {
+            let row: Option<UserRow> = sqlx::query_as(&format!(
+                "SELECT {USER_COLUMNS} FROM unicorn_user WHERE uuid = ?"
+            ))
+            .bind(uuid.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+            row.map(UserRow::into_user).transpose()
+        })
+        .await
+    }
+
+    async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
+        self.bounded(async {
+            let row: Option<CredentialsRow> = sqlx::query_as(&format!(
+                "SELECT {CREDENTIALS_COLUMNS} FROM unicorn_user WHERE email = ?"
+            ))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+            row.map(CredentialsRow::into_credentials).transpose()
+        })
+        .await
+    }
+
+    async fn login_failures_since(&self, email: &str, since: i64) -> Result<Vec<i64>, StoreError> {
+        self.bounded(async {
+            sqlx::query_scalar(
+                "SELECT at FROM login_failures WHERE email = ? AND at >= ? ORDER BY at",
+            )
+            .bind(email)
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn record_login_failure(&self, email: &str, at: i64) -> Result<(), StoreError> {
+        self.bounded(async {
+            let mut tx = self.pool.begin().await.map_err(unavailable)?;
+            sqlx::query("DELETE FROM login_failures WHERE email = ? AND at < ?")
+                .bind(email)
+                .bind(at.saturating_sub(FAILURE_MEMORY_SECS))
+                .execute(&mut *tx)
+                .await
+                .map_err(write_error)?;
+            sqlx::query("INSERT INTO login_failures (email, at) VALUES (?, ?)")
+                .bind(email)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(write_error)?;
+            tx.commit().await.map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn clear_login_failures(&self, email: &str) -> Result<(), StoreError> {
+        self.bounded(async {
+            sqlx::query("DELETE FROM login_failures WHERE email = ?")
+                .bind(email)
+                .execute(&self.pool)
+                .await
+                .map_err(write_error)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+impl MySqlStore {
+    /// Adds or changes one line, refusing a new line past the limit. `keep_quantity` is the
+    /// legacy add: an existing line is left as it is.
+    async fn put_line(
+        &self,
+        user: Uuid,
+        line: CartLine,
+        keep_quantity: bool,
+    ) -> Result<(), StoreError> {
+        self.bounded(async {
+            let mut tx = self.pool.begin().await.map_err(unavailable)?;
+            lock_user(&mut tx, user).await?;
+            let lines = cart_lines(&mut tx, user).await?;
+            let present = lines.iter().any(|l| l.uuid == line.uuid);
+            if present && keep_quantity {
+                return Ok(());
+            }
+            if !present && lines.len() >= MAX_CART_LINES {
+                return Err(StoreError::CartFull);
+            }
+            upsert_line(&mut tx, user, &line).await?;
+            tx.commit().await.map_err(unavailable)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Carts for MySqlStore {
+    async fn cart(&self, user: Uuid) -> Result<Vec<CartLine>, StoreError> {
+        self.bounded(async {
+            let mut conn = self.pool.acquire().await.map_err(unavailable)?;
+            cart_lines(&mut conn, user).await
+        })
+        .await
+    }
+
+    async fn set_quantity(
+        &self,
+        user: Uuid,
+        product: Uuid,
+        quantity: u32,
+    ) -> Result<(), StoreError> {
+        let line = CartLine {
+            uuid: product,
+            quantity,
+        };
+        self.put_line(user, line, false).await
+    }
+
+    async fn add_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
+        let line = CartLine {
+            uuid: product,
+            quantity: 1,
+        };
+        self.put_line(user, line, true).await
+    }
+
+    async fn remove_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
+        self.bounded(async {
+            sqlx::query("DELETE FROM unicorns_basket WHERE user_uuid = ? AND unicorn_uuid = ?")
+                .bind(user.to_string())
+                .bind(product.to_string())
+                .execute(&self.pool)
+                .await
+                .map_err(write_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn merge(
+        &self,
+        user: Uuid,
+        incoming: &[CartLine],
+        key: Option<&str>,
+    ) -> Result<Merged, StoreError> {
+        self.bounded(async {
+            let mut tx = self.pool.begin().await.map_err(unavailable)?;
+            lock_user(&mut tx, user).await?;
+            if let Some(key) = key {
+                let now = crate::auth::now_secs();
+                sqlx::query("DELETE FROM cart_merges WHERE user_uuid = ? AND at < ?")
+                    .bind(user.to_string())
+                    .bind(now - MERGE_KEY_MEMORY_SECS)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(write_error)?;
+                let recorded = sqlx::query(
+                    "INSERT INTO cart_merges (user_uuid, idempotency_key, at) VALUES (?, ?, ?)",
+                )
+                .bind(user.to_string())
+                .bind(key)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(write_error);
+                match recorded {
+                    Ok(_) => {}
+                    Err(StoreError::Conflict) => {
+                        return Ok(Merged {
+                            lines: cart_lines(&mut tx, user).await?,
+                            capped: Vec::new(),
+                        });
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+            let existing = cart_lines(&mut tx, user).await?;
+            let merged = merge_lines(&existing, incoming).map_err(|_| StoreError::CartFull)?;
+            for line in &merged.lines {
+                upsert_line(&mut tx, user, line).await?;
+            }
+            tx.commit().await.map_err(unavailable)?;
+            Ok(merged)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.bounded(async {
+            sqlx::query("SELECT 1")
+                .execute(&self.pool)
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Orders for MySqlStore {
+    async fn order_by_key(&self, user: Uuid, key: &str) -> Result<Option<StoredOrder>, StoreError> {
+        self.bounded(async {
+            let row: Option<OrderRow> = sqlx::query_as(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders WHERE user_uuid = ? AND idempotency_key = ?"
+            ))
+            .bind(user.to_string())
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+            row.map(OrderRow::into_stored).transpose()
+        })
+        .await
+    }
+
+    async fn place_order(&self, new: NewOrder) -> Result<(), StoreError> {
+        self.bounded(async {
+            let mut tx = self.pool.begin().await.map_err(unavailable)?;
+            lock_user(&mut tx, new.user).await?;
+            let held = cart_lines(&mut tx, new.user).await?;
+            if !same_lines(&held, &new.cart) {
+                return Err(StoreError::Stale);
+            }
+            let order = &new.order;
+            sqlx::query(
+                "INSERT INTO orders (id, user_uuid, idempotency_key, request_hash, region,
+                                     created_at, total_cents, items, shipping)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(order.id.to_string())
+            .bind(new.user.to_string())
+            .bind(&new.idempotency_key)
+            .bind(&new.request_hash)
+            .bind(&order.region)
+            .bind(&order.created_at)
+            .bind(order.total_cents)
+            .bind(to_json(&order.items)?)
+            .bind(to_json(&order.shipping)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(write_error)?;
+            sqlx::query("DELETE FROM unicorns_basket WHERE user_uuid = ?")
+                .bind(new.user.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(write_error)?;
+            // Dropping the transaction on any error above rolls it back: no partial order.
+            tx.commit().await.map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn orders(&self, user: Uuid) -> Result<Vec<Order>, StoreError> {
+        self.bounded(async {
+            let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders WHERE user_uuid = ?
+                 ORDER BY created_at DESC, seq DESC"
+            ))
+            .bind(user.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+            rows.into_iter().map(OrderRow::into_order).collect()
+        })
+        .await
+    }
+
+    async fn order(&self, user: Uuid, id: Uuid) -> Result<Option<Order>, StoreError> {
+        self.bounded(async {
+            let row: Option<OrderRow> = sqlx::query_as(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders WHERE user_uuid = ? AND id = ?"
+            ))
+            .bind(user.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
+            row.map(OrderRow::into_order).transpose()
+        })
+        .await
+    }
+}
