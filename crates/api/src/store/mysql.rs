@@ -154,6 +154,12 @@ impl MySqlStore {
                     }
                     let set = format!("SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_SECS}");
                     sqlx::query(&set).execute(&mut *conn).await?;
+                    // Writes are put in line by the user's row lock, not by snapshots; READ
+                    // COMMITTED spares the gap locks with which REPEATABLE READ makes two users'
+                    // cart and order writes deadlock.
+                    sqlx::query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                        .execute(&mut *conn)
+                        .await?;
                     Ok(())
                 })
             })
