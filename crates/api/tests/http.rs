@@ -2,7 +2,8 @@
 //! an HTTP client, for every route and every kind of bad input.
 //!
 //! `http_mariadb.rs` compiles this same file as its module `suite` and runs every test again with
-//! the API on MariaDB (the MySQL store).
+//! the API on MariaDB (the MySQL store); `http_mysql_dynamodb.rs` does so with the production
+//! pairing: catalogue and users on MariaDB, carts and orders in DynamoDB (moto).
 
 use std::net::SocketAddr;
 
@@ -25,21 +26,35 @@ const PASSWORD: &str = "correct horse battery";
 mod database;
 #[path = "support/mariadb.rs"]
 mod mariadb;
+#[path = "support/moto.rs"]
+mod moto;
 
 use database::{Database, Store};
 
-/// Whether this copy of the suite is the one `http_mariadb.rs` runs.
-fn on_mariadb() -> bool {
-    module_path!() != "http"
+/// The stores this copy of the suite runs the API on.
+#[derive(PartialEq)]
+enum Setup {
+    Sqlite,
+    MariaDb,
+    MariaDbDynamo,
+}
+
+fn setup() -> Setup {
+    match module_path!() {
+        "http" => Setup::Sqlite,
+        "http_mariadb::suite" => Setup::MariaDb,
+        "http_mysql_dynamodb::suite" => Setup::MariaDbDynamo,
+        other => panic!("{other} compiles http.rs with no setup of its own"),
+    }
 }
 
 /// A fresh database that several servers may share (as two regions do); `None` when this copy of
-/// the suite runs on MariaDB and MariaDB is not available (the test skips).
+/// the suite needs a server (MariaDB, moto) that is not available (the test skips).
 async fn shared_database() -> Option<Database> {
-    if on_mariadb() {
-        Database::mariadb().await
-    } else {
-        Some(Database::sqlite())
+    match setup() {
+        Setup::Sqlite => Some(Database::sqlite()),
+        Setup::MariaDb => Database::mariadb().await,
+        Setup::MariaDbDynamo => Database::mariadb_dynamodb().await,
     }
 }
 
@@ -53,8 +68,8 @@ impl Server {
     /// A server on a fresh database of its own; `None` when the test must skip (see
     /// [`shared_database`]).
     async fn start() -> Option<Self> {
-        let store = if on_mariadb() {
-            Database::mariadb().await?.open(None).await
+        let store = if setup() != Setup::Sqlite {
+            shared_database().await?.open(None).await
         } else {
             Store::Sqlite(
                 SqliteStore::open("sqlite::memory:")
@@ -1620,14 +1635,20 @@ async fn request_ids_are_kept_when_sensible_and_made_otherwise() {
 
 #[tokio::test]
 async fn a_locked_database_answers_503_and_writes_nothing() {
-    let Some(database) = shared_database().await else {
+    // Carts and orders in DynamoDB have no lock to hold: a moto_server of this test's own is
+    // stopped instead (see `Database::hold_write_lock`).
+    let database = match setup() {
+        Setup::MariaDbDynamo => Database::mariadb_dynamodb_own_moto().await,
+        _ => shared_database().await,
+    };
+    let Some(database) = database else {
         return;
     };
     // SQLite waits for its lock as long as the store lets it; MySQL's store waits its own limit
-    // while the server's lock wait (one second) runs out.
+    // while the server's lock wait (one second) runs out; DynamoDB's client its own timeouts.
     let wait_limit = match database {
         Database::Sqlite { .. } => Some(std::time::Duration::from_millis(200)),
-        Database::MariaDb { .. } => None,
+        Database::MariaDb { .. } | Database::MariaDbDynamo { .. } => None,
     };
     let server = Server::serve(database.open(wait_limit).await, "us-west-1").await;
     let session = server.shopper("locked@example.com").await;

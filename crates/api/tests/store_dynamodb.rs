@@ -7,51 +7,25 @@
 //! so tests share the server without meeting.
 
 mod conformance;
+#[path = "support/moto.rs"]
+mod moto;
 
 use std::collections::HashMap;
-use std::net::TcpListener as StdListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use unishop_api::auth::TokenKey;
 use unishop_api::seed::product_uuid;
-use unishop_api::store::dynamodb::{DynamoStore, Tables};
+use unishop_api::store::dynamodb::DynamoStore;
 use unishop_api::store::sqlite::SqliteStore;
 use unishop_api::store::{NewOrder, StoreError, Stores};
 use unishop_api::{router, AppState};
 use unishop_model::{CartItem, CartLine, Order, ShippingAddress};
 use uuid::Uuid;
 
-const MOTO_URL: &str = "UNISHOP_TEST_MOTO_URL";
-
-/// The moto_server to use, or `None` (and a note) when the test is to be skipped.
-fn moto_url() -> Option<String> {
-    match std::env::var(MOTO_URL) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            eprintln!("skipped: {MOTO_URL} is not set (`cargo xtask test` starts moto_server and sets it)");
-            None
-        }
-    }
-}
-
-/// A store on two tables of its own, created on the emulator.
-async fn fresh_tables(url: &str, region: &str) -> DynamoStore {
-    let id = Uuid::new_v4().simple();
-    let store = DynamoStore::for_emulator(
-        url,
-        region,
-        Tables {
-            carts: format!("carts-{id}"),
-            orders: format!("orders-{id}"),
-        },
-    );
-    store.create_tables().await.expect("tables created");
-    store
-}
+use moto::{fresh_tables, moto_url, OwnMoto};
 
 /// SQLite for catalogue and users, `dynamo` for carts and orders.
 async fn stores_on(dynamo: DynamoStore) -> Stores {
@@ -357,53 +331,6 @@ async fn a_keyed_merge_retried_in_the_other_region_applies_once() {
 
 // ------------------------------------------------------------------------------------------------
 // A stopped DynamoDB, seen through the HTTP layer.
-
-/// A moto_server of this test alone (it gets stopped), killed when dropped.
-struct OwnMoto {
-    child: Child,
-    url: String,
-}
-
-impl OwnMoto {
-    fn start() -> Self {
-        let port = StdListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts (pip install \"moto[server]\")");
-        let moto = OwnMoto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not listen");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill {signal} failed");
-    }
-}
-
-impl Drop for OwnMoto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 struct Api {
     base: String,

@@ -453,6 +453,7 @@ impl DynamoStore {
         let served = Arc::new(CartsAndOrders {
             store: self,
             catalogue: others.catalogue.clone(),
+            sql: others.carts.clone(),
         });
         Stores {
             carts: served.clone(),
@@ -631,6 +632,9 @@ impl DynamoStore {
 struct CartsAndOrders {
     store: DynamoStore,
     catalogue: Arc<dyn Catalogue>,
+    /// The SQL store's own carts, kept only for `ping`: the API is healthy only while both of
+    /// its stores answer.
+    sql: Arc<dyn Carts>,
 }
 
 impl CartsAndOrders {
@@ -748,6 +752,7 @@ impl Carts for CartsAndOrders {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
+        self.sql.ping().await?;
         self.store
             .client
             .get_item()

@@ -1,15 +1,18 @@
-//! The databases the HTTP suite runs on: SQLite, and MariaDB for the MySQL store.
+//! The databases the HTTP suite runs on: SQLite, MariaDB for the MySQL store, and MariaDB with
+//! carts and orders on DynamoDB (moto), as in production.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::Connection;
+use unishop_api::store::dynamodb::DynamoStore;
 use unishop_api::store::mysql::{MySqlSettings, MySqlStore};
 use unishop_api::store::sqlite::SqliteStore;
 use unishop_api::store::Stores;
 use uuid::Uuid;
 
 use super::mariadb;
+use super::moto::{self, OwnMoto};
 
 /// A database for one test, which several API servers may share (as two regions do).
 #[derive(Clone)]
@@ -21,6 +24,13 @@ pub enum Database {
     MariaDb {
         url: String,
     },
+    /// Catalogue and users on MariaDB, carts and orders in DynamoDB tables of their own, on the
+    /// shared moto_server or on `own_moto`.
+    MariaDbDynamo {
+        url: String,
+        dynamo: DynamoStore,
+        own_moto: Option<Arc<OwnMoto>>,
+    },
 }
 
 /// One API server's store on a [`Database`].
@@ -28,6 +38,7 @@ pub enum Database {
 pub enum Store {
     Sqlite(SqliteStore),
     MySql(MySqlStore),
+    MySqlDynamo(MySqlStore, DynamoStore),
 }
 
 impl Database {
@@ -53,6 +64,33 @@ impl Database {
         Some(Database::MariaDb { url })
     }
 
+    /// A fresh MariaDB database and fresh DynamoDB tables on the shared moto_server; `None` (the
+    /// test skips) when either is not available.
+    pub async fn mariadb_dynamodb() -> Option<Self> {
+        let moto_url = moto::moto_url()?;
+        Self::mariadb_dynamodb_on(&moto_url, None).await
+    }
+
+    /// [`Database::mariadb_dynamodb`] with a moto_server of this database alone, which
+    /// [`Database::hold_write_lock`] may stop.
+    pub async fn mariadb_dynamodb_own_moto() -> Option<Self> {
+        moto::moto_url()?;
+        let own_moto = Arc::new(OwnMoto::start());
+        let url = own_moto.url.clone();
+        Self::mariadb_dynamodb_on(&url, Some(own_moto)).await
+    }
+
+    async fn mariadb_dynamodb_on(moto_url: &str, own_moto: Option<Arc<OwnMoto>>) -> Option<Self> {
+        let Database::MariaDb { url } = Self::mariadb().await? else {
+            unreachable!("Database::mariadb makes a MariaDB database")
+        };
+        Some(Database::MariaDbDynamo {
+            url,
+            dynamo: moto::fresh_tables(moto_url, "us-east-1").await,
+            own_moto,
+        })
+    }
+
     /// A store on this database, waiting at most `wait_limit` for it.
     pub async fn open(&self, wait_limit: Option<Duration>) -> Store {
         match self {
@@ -63,12 +101,9 @@ impl Database {
                 }
                 .expect("opens"),
             ),
-            Database::MariaDb { url } => {
-                let mut settings = MySqlSettings::new(url);
-                if let Some(limit) = wait_limit {
-                    settings.wait_limit = limit;
-                }
-                Store::MySql(MySqlStore::connect(&settings).expect("valid URL"))
+            Database::MariaDb { url } => Store::MySql(mysql_store(url, wait_limit)),
+            Database::MariaDbDynamo { url, dynamo, .. } => {
+                Store::MySqlDynamo(mysql_store(url, wait_limit), dynamo.clone())
             }
         }
     }
@@ -97,7 +132,7 @@ impl Database {
                         .await
                         .expect("inserts");
                 }
-                Database::MariaDb { url } => {
+                Database::MariaDb { url } | Database::MariaDbDynamo { url, .. } => {
                     let mut conn = sqlx::MySqlConnection::connect(url).await.expect("connects");
                     sqlx::query(INSERT)
                         .bind(uuid)
@@ -112,7 +147,9 @@ impl Database {
     }
 
     /// Holds what a write for `user` needs (SQLite's write lock, the user's row in MySQL) until
-    /// the guard is dropped, as a stuck writer elsewhere would.
+    /// the guard is dropped, as a stuck writer elsewhere would. Carts and orders in DynamoDB take
+    /// no lock a writer could keep: there, the own moto_server is stopped (it accepts connections
+    /// and answers none, as a hung endpoint would) until the guard is dropped.
     pub async fn hold_write_lock(&self, user: Uuid) -> LockGuard {
         match self {
             Database::Sqlite { url, .. } => {
@@ -126,6 +163,7 @@ impl Database {
                 LockGuard {
                     _sqlite: Some(conn),
                     _mysql: None,
+                    _stopped: None,
                 }
             }
             Database::MariaDb { url } => {
@@ -142,6 +180,18 @@ impl Database {
                 LockGuard {
                     _sqlite: None,
                     _mysql: Some(conn),
+                    _stopped: None,
+                }
+            }
+            Database::MariaDbDynamo { own_moto, .. } => {
+                let moto = own_moto
+                    .clone()
+                    .expect("a database from Database::mariadb_dynamodb_own_moto");
+                moto.signal("-STOP");
+                LockGuard {
+                    _sqlite: None,
+                    _mysql: None,
+                    _stopped: Some(Stopped(moto)),
                 }
             }
         }
@@ -152,6 +202,24 @@ impl Database {
 pub struct LockGuard {
     _sqlite: Option<sqlx::SqliteConnection>,
     _mysql: Option<sqlx::MySqlConnection>,
+    _stopped: Option<Stopped>,
+}
+
+/// A stopped moto_server, continued when dropped.
+struct Stopped(Arc<OwnMoto>);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        self.0.signal("-CONT");
+    }
+}
+
+fn mysql_store(url: &str, wait_limit: Option<Duration>) -> MySqlStore {
+    let mut settings = MySqlSettings::new(url);
+    if let Some(limit) = wait_limit {
+        settings.wait_limit = limit;
+    }
+    MySqlStore::connect(&settings).expect("valid URL")
 }
 
 impl Store {
@@ -159,13 +227,16 @@ impl Store {
         match self {
             Store::Sqlite(store) => store.clone().into_stores(),
             Store::MySql(store) => store.clone().into_stores(),
+            Store::MySqlDynamo(sql, dynamo) => dynamo
+                .clone()
+                .serve_carts_and_orders(sql.clone().into_stores()),
         }
     }
 
     pub async fn close(&self) {
         match self {
             Store::Sqlite(store) => store.close().await,
-            Store::MySql(store) => store.close().await,
+            Store::MySql(store) | Store::MySqlDynamo(store, _) => store.close().await,
         }
     }
 }
