@@ -75,6 +75,7 @@ impl Database {
     /// [`Database::hold_write_lock`] may stop.
     pub async fn mariadb_dynamodb_own_moto() -> Option<Self> {
         moto::moto_url()?;
+        mariadb::shared()?;
         let own_moto = Arc::new(OwnMoto::start());
         let url = own_moto.url.clone();
         Self::mariadb_dynamodb_on(&url, Some(own_moto)).await
