@@ -293,7 +293,9 @@ fn wrk(url: &str, threads: &str, connections: &str, script: Option<&Path>) -> Re
     parse_wrk(&output)
 }
 
-/// The Lua every write scenario shares: each wrk thread takes one user's token.
+/// The Lua every write scenario shares: each wrk thread takes one user's token, and at the end
+/// every status that was not a 2xx is printed with its count and the first answer's body, so a
+/// non-zero `errors` figure says what went wrong.
 fn writers_lua(tokens: &[String], product: &str, body: &str) -> String {
     let list = tokens
         .iter()
@@ -303,14 +305,41 @@ fn writers_lua(tokens: &[String], product: &str, body: &str) -> String {
     format!(
         r#"local tokens = {{ {list} }}
 local next_id = 0
+local threads = {{}}
 function setup(thread)
   next_id = next_id + 1
   thread:set("id", next_id)
   thread:set("token", tokens[((next_id - 1) % #tokens) + 1])
+  table.insert(threads, thread)
 end
 function init(args)
   counter = 0
   auth = "Bearer " .. token
+  failures = {{}}
+  first_failure = {{}}
+end
+function response(status, headers, body)
+  if status >= 300 then
+    local code = tostring(status)
+    failures[code] = (failures[code] or 0) + 1
+    if not first_failure[code] then
+      first_failure[code] = body
+    end
+  end
+end
+function done(summary, latency, requests)
+  local counts, bodies = {{}}, {{}}
+  for _, thread in ipairs(threads) do
+    for code, n in pairs(thread:get("failures")) do
+      counts[code] = (counts[code] or 0) + n
+    end
+    for code, body in pairs(thread:get("first_failure")) do
+      bodies[code] = bodies[code] or body
+    end
+  end
+  for code, n in pairs(counts) do
+    io.write(string.format("non-2xx: status=%s count=%d first=%s\n", code, n, bodies[code]))
+  end
 end
 local product = "{product}"
 {body}
