@@ -37,13 +37,14 @@ async fn a_dropped_write_leaves_the_store_serving(database: Database) {
     let lock = database.hold_write_lock(user).await;
     let incoming = [float];
     let mut write = Box::pin(stores.carts.merge(user, &incoming, Some("dropped")));
-    // The write starts and waits for the lock.
+    // The write starts and waits for the lock (with SQLite, in `BEGIN IMMEDIATE`).
     let _ = tokio::time::timeout(Duration::from_millis(300), &mut write).await;
     lock.release().await;
-    // Its request is dropped while nobody polls it, as axum drops the handler of a client that
-    // hung up: the database may meanwhile have answered the step it waited on (with SQLite,
-    // `BEGIN IMMEDIATE` took the write lock) without the request ever seeing that answer.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The database meanwhile grants the lock and answers; the request, polled once more, takes
+    // that answer and moves on to its next step, and is dropped there, as axum drops the
+    // handler of a client that hung up.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let _ = tokio::time::timeout(Duration::ZERO, &mut write).await;
     drop(write);
 
     let cool = product_uuid("UnicornCool");
