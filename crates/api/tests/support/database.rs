@@ -1,5 +1,8 @@
 //! The databases the HTTP suite runs on: SQLite, and MariaDB for the MySQL store.
 
+// Each test binary that includes this module uses a part of it.
+#![allow(dead_code)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -152,6 +155,18 @@ impl Database {
 pub struct LockGuard {
     _sqlite: Option<sqlx::SqliteConnection>,
     _mysql: Option<sqlx::MySqlConnection>,
+}
+
+impl LockGuard {
+    /// Frees the lock at once (dropping the guard frees it once the connection has closed).
+    pub async fn release(mut self) {
+        if let Some(conn) = &mut self._sqlite {
+            sqlx::query("COMMIT").execute(conn).await.expect("commits");
+        }
+        if let Some(conn) = &mut self._mysql {
+            sqlx::query("COMMIT").execute(conn).await.expect("commits");
+        }
+    }
 }
 
 impl Store {
