@@ -180,7 +180,8 @@ test('checkout walks shipping and review with Back, and a double click places on
   await page.waitForURL(/\/checkout\/shipping$/);
   await page.getByRole('button', { name: 'Continue to review' }).click();
   await page.getByText('Enter your full name.').waitFor();
-  assert.equal(await page.evaluate(() => document.activeElement?.id), 'name');
+  // Focus moves in the frame after the errors render.
+  await page.waitForFunction(() => document.activeElement?.id === 'name');
   await page.getByLabel('Full name').fill('Ada Lovelace');
   await page.getByLabel('Address', { exact: true }).fill('12 St James Square');
   await page.getByLabel('City').fill('London');

@@ -79,6 +79,13 @@ pub struct Config {
     #[arg(long, env = "UNISHOP_DATABASE_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_max_connections: u32,
 
+    /// How long after a write request arrives its write may still commit, in milliseconds; later,
+    /// it is answered 503 and nothing is written. Keep it below the time after which the write is
+    /// given up and resent to the standby (2000 ms behind CloudFront, 3500 ms by the client), so
+    /// that a write sent to the standby is never applied here afterwards.
+    #[arg(long, env = "UNISHOP_WRITE_DEADLINE_MS", default_value_t = crate::http::DEFAULT_WRITE_DEADLINE.as_millis() as u64)]
+    pub write_deadline_ms: u64,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -56,7 +56,8 @@ pub async fn app_state(config: &Config) -> Result<AppState, StartError> {
         None => stores,
     };
     let tokens = token_key(config, secrets.as_ref(), data_folder.as_deref()).await?;
-    Ok(AppState::new(&config.region, stores, tokens))
+    Ok(AppState::new(&config.region, stores, tokens)
+        .with_write_deadline(std::time::Duration::from_millis(config.write_deadline_ms)))
 }
 
 /// `unishop-api migrate [--create-tables]`: applies the SQL migrations and the seed.

@@ -6,6 +6,7 @@
 //! pairing: catalogue and users on MariaDB, carts and orders in DynamoDB (moto).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{json, Value};
@@ -81,12 +82,19 @@ impl Server {
     }
 
     async fn serve(store: Store, region: &str) -> Self {
+        Self::serve_with(store, region, unishop_api::http::DEFAULT_WRITE_DEADLINE).await
+    }
+
+    /// A server whose writes may commit at most `write_deadline` after their request arrived.
+    async fn serve_with(store: Store, region: &str, write_deadline: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("binds loopback");
         let address = listener.local_addr().expect("has an address");
         let tokens = TokenKey::new(KEY).expect("key");
-        let app = router(AppState::new(region, store.stores(), tokens));
+        let app = router(
+            AppState::new(region, store.stores(), tokens).with_write_deadline(write_deadline),
+        );
         tokio::spawn(async move { axum::serve(listener, app).await });
         Server {
             address,
@@ -1754,4 +1762,107 @@ async fn the_openapi_document_covers_every_route() {
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Write deadlines
+
+/// A region that takes up a write only after its client gave up (it was frozen, say) must not
+/// apply it: the client has sent it to the other region meanwhile, where newer writes may follow.
+#[tokio::test]
+async fn a_write_past_its_deadline_is_refused_and_changes_nothing() {
+    let Some(database) = shared_database().await else {
+        return;
+    };
+    let in_time = Server::serve(database.open(None).await, "us-west-1").await;
+    // A deadline of zero has passed by the time any write could commit.
+    let late = Server::serve_with(database.open(None).await, "us-west-1", Duration::ZERO).await;
+    let session = in_time.shopper("late@example.com").await;
+    let float = product_uuid("UnicornFloat");
+    let cool = product_uuid("UnicornCool");
+    async fn put(
+        server: &Server,
+        session: &Session,
+        product: uuid::Uuid,
+        quantity: u32,
+    ) -> Response {
+        server
+            .authed(
+                session,
+                Method::PUT,
+                format!("/cart/items/{product}"),
+                Some(json!({"quantity": quantity})),
+            )
+            .await
+    }
+    assert_eq!(
+        put(&in_time, &session, float, 2).await.status(),
+        StatusCode::OK
+    );
+    let before = cart_of(&in_time, &session).await;
+
+    assert_problem(
+        put(&late, &session, float, 5).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Idempotency-Key",
+    )
+    .await;
+    assert_problem(
+        put(&late, &session, cool, 1).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not applied",
+    )
+    .await;
+    let removed = late
+        .authed(
+            &session,
+            Method::DELETE,
+            format!("/cart/items/{float}"),
+            None,
+        )
+        .await;
+    assert_problem(removed, StatusCode::SERVICE_UNAVAILABLE, "not applied").await;
+    let merge = json!({"items": [{"uuid": cool, "quantity": 1}]});
+    assert_problem(
+        merge_with_key(&late, &session, "late-merge", merge.clone()).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not applied",
+    )
+    .await;
+    assert_problem(
+        place(&late, &session, "late-order", shipping()).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not applied",
+    )
+    .await;
+    let signup = json!({"email": "late-signup@example.com", "password": PASSWORD});
+    assert_problem(
+        signup_with_key(&late, "late-signup", signup.clone()).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not applied",
+    )
+    .await;
+
+    // Reads have no deadline, and show that nothing changed.
+    assert_eq!(cart_of(&late, &session).await, before);
+    let orders = late.authed(&session, Method::GET, "/orders", None).await;
+    assert_eq!(orders.status(), StatusCode::OK);
+    let orders: Vec<Order> = orders.json().await.expect("orders");
+    assert!(orders.is_empty(), "{orders:?}");
+    assert_eq!(late.get("/unicorns").await.status(), StatusCode::OK);
+
+    // Sent again with the same keys to a region with time to spare, each applies once.
+    let merged = merge_with_key(&in_time, &session, "late-merge", merge).await;
+    assert_eq!(merged.status(), StatusCode::OK);
+    assert_eq!(
+        signup_with_key(&in_time, "late-signup", signup)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let order = place(&in_time, &session, "late-order", shipping()).await;
+    assert_eq!(order.status(), StatusCode::CREATED);
+    let order: Order = order.json().await.expect("order");
+    let quantities: Vec<_> = order.items.iter().map(|i| (i.uuid, i.quantity)).collect();
+    assert_eq!(quantities, vec![(float, 2), (cool, 1)]);
 }

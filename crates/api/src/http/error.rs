@@ -78,9 +78,9 @@ impl Error {
             Error::Store(StoreError::CartFull) | Error::Store(StoreError::Stale) => {
                 StatusCode::CONFLICT
             }
-            Error::Store(StoreError::Unavailable(_)) | Error::Timeout => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Error::Store(StoreError::Unavailable(_))
+            | Error::Store(StoreError::DeadlinePassed)
+            | Error::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -101,6 +101,11 @@ impl Error {
             }
             Error::Store(StoreError::Unavailable(_)) => {
                 "the database is unavailable; try again in a moment".to_owned()
+            }
+            Error::Store(StoreError::DeadlinePassed) => {
+                "the write was not applied: it could not finish before its caller stopped waiting; \
+                 sending it again (with the same Idempotency-Key, if it had one) is safe"
+                    .to_owned()
             }
             other => other.to_string(),
         }

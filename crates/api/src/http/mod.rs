@@ -40,6 +40,13 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// The longest a request may take before it is answered 503: a stuck store never holds a shopper
 /// (or CloudFront, which then fails over) waiting.
 pub const REQUEST_TIME_LIMIT: Duration = Duration::from_secs(10);
+/// How long after a write request arrives its write may still commit, unless configured. A write
+/// to the primary is given up first by CloudFront (and the local edge), which answers 504 after
+/// 2 s (`OriginReadTimeout`), then by the client (3.5 s, `unishop_failover::Policy`), both
+/// counting from sending; either way the client then sends it to the standby. Below both, with
+/// room for the request's way in, so that the primary never applies a write afterwards (having
+/// been frozen and resumed, for instance) over newer ones made on the standby.
+pub const DEFAULT_WRITE_DEADLINE: Duration = Duration::from_millis(1_500);
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -49,6 +56,8 @@ pub struct AppState {
     /// Signs and verifies login tokens; every region holds the same key.
     pub tokens: Arc<TokenKey>,
     catalogue: Arc<CatalogueCache>,
+    /// See [`DEFAULT_WRITE_DEADLINE`].
+    write_deadline: Duration,
 }
 
 impl AppState {
@@ -58,7 +67,15 @@ impl AppState {
             stores,
             tokens: Arc::new(tokens),
             catalogue: Arc::default(),
+            write_deadline: DEFAULT_WRITE_DEADLINE,
         }
+    }
+
+    /// How long after a write request arrives its write may still commit; past that the request
+    /// is answered 503 and nothing is written.
+    pub fn with_write_deadline(mut self, deadline: Duration) -> Self {
+        self.write_deadline = deadline;
+        self
     }
 
     /// The catalogue, at most a few seconds old (see [`snapshot`]).
@@ -106,9 +123,13 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state.clone())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(time_limit))
+        .layer(middleware::from_fn_with_state(
+            state.write_deadline,
+            write_deadline,
+        ))
         .layer(CatchPanicLayer::custom(|_| Error::Internal.into_response()))
         // Every log line of a request, the handler's included, carries its request id.
         .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
@@ -142,6 +163,20 @@ async fn time_limit(request: Request, next: Next) -> Response {
         Ok(response) => response,
         Err(_) => Error::Timeout.into_response(),
     }
+}
+
+/// Gives every request that may write a deadline, counted from its arrival, past which its
+/// writes are refused (see [`crate::store::with_write_deadline`]). Reads have none.
+async fn write_deadline(
+    axum::extract::State(deadline): axum::extract::State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method().is_safe() {
+        return next.run(request).await;
+    }
+    let deadline = tokio::time::Instant::now() + deadline;
+    crate::store::with_write_deadline(deadline, next.run(request)).await
 }
 
 async fn unknown_route(method: Method, uri: Uri) -> Error {

@@ -111,7 +111,8 @@ use unishop_model::{MAX_CART_LINES, MAX_QUANTITY};
 use uuid::Uuid;
 
 use super::{
-    Carts, Catalogue, NewOrder, Orders, StoreError, StoredOrder, Stores, MERGE_KEY_MEMORY_SECS,
+    check_write_deadline, Carts, Catalogue, NewOrder, Orders, StoreError, StoredOrder, Stores,
+    MERGE_KEY_MEMORY_SECS,
 };
 use crate::aws::https_client;
 
@@ -570,6 +571,7 @@ impl DynamoStore {
                 Change::Write(answer) => answer,
             };
             let put = conditional_cart_put(&self.tables.carts, user, &state, now)?;
+            check_write_deadline()?;
             let written = self
                 .client
                 .put_item()
@@ -800,6 +802,7 @@ impl Orders for CartsAndOrders {
             .map_err(unavailable)?;
         cart.lines.clear();
         let emptied = conditional_cart_put(&self.store.tables.carts, new.user, &cart, now)?;
+        check_write_deadline()?;
         let written = self
             .store
             .client

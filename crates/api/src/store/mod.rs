@@ -11,6 +11,7 @@ pub mod mysql;
 mod rows;
 pub mod sqlite;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -37,6 +38,50 @@ pub enum StoreError {
     /// The database could not be reached, failed or took too long; the request may succeed later.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// The write's deadline passed before it could commit: its caller has stopped waiting (and
+    /// may have sent it elsewhere), so it was not applied.
+    #[error("the write's deadline passed before it could commit")]
+    DeadlinePassed,
+}
+
+tokio::task_local! {
+    static WRITE_DEADLINE: tokio::time::Instant;
+}
+
+/// Runs `work` (one request's handling) so that any store write inside it that would commit
+/// after `deadline` is refused with [`StoreError::DeadlinePassed`] and changes nothing.
+///
+/// The deadline belongs to the request, not to the data, so it travels beside the calls rather
+/// than through every store method; outside such a scope (migrations, tests) writes have none.
+pub async fn with_write_deadline<F: Future>(deadline: tokio::time::Instant, work: F) -> F::Output {
+    WRITE_DEADLINE.scope(deadline, work).await
+}
+
+/// Called by a store just before a write commits (inside the transaction, or right before the
+/// one request that makes the write).
+pub(crate) fn check_write_deadline() -> Result<(), StoreError> {
+    match WRITE_DEADLINE.try_with(|deadline| *deadline) {
+        Ok(deadline) if tokio::time::Instant::now() >= deadline => Err(StoreError::DeadlinePassed),
+        _ => Ok(()),
+    }
+}
+
+/// Runs a store write on a task of its own, so that it commits or rolls back even when the
+/// request that asked for it is dropped (a client that hangs up): a transaction cut off halfway
+/// would otherwise go back to the pool open, still holding its locks. The request's write
+/// deadline goes along.
+pub(crate) async fn to_completion<T: Send + 'static>(
+    write: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+) -> Result<T, StoreError> {
+    let task = match WRITE_DEADLINE.try_with(|deadline| *deadline) {
+        Ok(deadline) => tokio::spawn(WRITE_DEADLINE.scope(deadline, write)),
+        Err(_) => tokio::spawn(write),
+    };
+    match task.await {
+        Ok(result) => result,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(error) => Err(StoreError::Unavailable(format!("the write task: {error}"))),
+    }
 }
 
 /// A new account, with its email already normalised and its password already hashed.

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlSslMode};
-use sqlx::{MySqlConnection, MySqlPool};
+use sqlx::{MySql, MySqlConnection, MySqlPool, Transaction};
 use unishop_model::{merge_lines, CartLine, Merged, Order, Product, User, MAX_CART_LINES};
 use uuid::Uuid;
 
@@ -31,8 +31,8 @@ use super::rows::{
     ProductRow, UserRow, CREDENTIALS_COLUMNS, ORDER_COLUMNS, PRODUCT_COLUMNS, USER_COLUMNS,
 };
 use super::{
-    Carts, Catalogue, Credentials, NewOrder, NewUser, Orders, StoreError, StoredOrder, Stores,
-    Users, MERGE_KEY_MEMORY_SECS,
+    check_write_deadline, to_completion, Carts, Catalogue, Credentials, NewOrder, NewUser, Orders,
+    StoreError, StoredOrder, Stores, Users, MERGE_KEY_MEMORY_SECS,
 };
 use crate::seed::CATALOGUE;
 
@@ -211,6 +211,21 @@ impl MySqlStore {
             })
     }
 
+    /// Runs one write within the wait limit on a task of its own, so that it commits or rolls
+    /// back even when the request is dropped (see [`to_completion`]).
+    async fn bounded_write<T, W>(
+        &self,
+        write: impl FnOnce(MySqlStore) -> W,
+    ) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        W: Future<Output = Result<T, StoreError>> + Send + 'static,
+    {
+        let store = self.clone();
+        let write = write(self.clone());
+        to_completion(async move { store.bounded(write).await }).await
+    }
+
     async fn seed(&self) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
         for (position, seed) in CATALOGUE.iter().enumerate() {
@@ -265,6 +280,13 @@ async fn cart_lines(conn: &mut MySqlConnection, user: Uuid) -> Result<Vec<CartLi
     into_lines(rows)
 }
 
+/// Commits unless the request's write deadline has passed (then dropping the transaction rolls
+/// it back).
+async fn commit(tx: Transaction<'static, MySql>) -> Result<(), StoreError> {
+    check_write_deadline()?;
+    tx.commit().await.map_err(unavailable)
+}
+
 /// Sets a line's quantity (adding it when missing) inside a transaction that locked the user.
 async fn upsert_line(
     conn: &mut MySqlConnection,
@@ -317,7 +339,8 @@ impl Catalogue for MySqlStore {
 #[async_trait]
 impl Users for MySqlStore {
     async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
-        self.bounded(async {
+        self.bounded_write(|store| async move {
+            let mut tx = store.pool.begin().await.map_err(unavailable)?;
             let created = User {
                 uuid: Uuid::new_v4(),
                 email: user.email,
@@ -335,9 +358,10 @@ impl Users for MySqlStore {
             .bind(&created.last_name)
             .bind(&user.password_hash)
             .bind(&user.signup_key)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(write_error)?;
+            commit(tx).await?;
             Ok(created)
         })
         .await
@@ -386,33 +410,36 @@ impl Users for MySqlStore {
     }
 
     async fn record_login_failure(&self, email: &str, at: i64) -> Result<(), StoreError> {
-        self.bounded(async {
-            let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let email = email.to_owned();
+        self.bounded_write(|store| async move {
+            let mut tx = store.pool.begin().await.map_err(unavailable)?;
             sqlx::query("DELETE FROM login_failures WHERE email = ? AND at < ?")
-                .bind(email)
+                .bind(&email)
                 .bind(at.saturating_sub(FAILURE_MEMORY_SECS))
                 .execute(&mut *tx)
                 .await
                 .map_err(write_error)?;
             sqlx::query("INSERT INTO login_failures (email, at) VALUES (?, ?)")
-                .bind(email)
+                .bind(&email)
                 .bind(at)
                 .execute(&mut *tx)
                 .await
                 .map_err(write_error)?;
-            tx.commit().await.map_err(unavailable)
+            commit(tx).await
         })
         .await
     }
 
     async fn clear_login_failures(&self, email: &str) -> Result<(), StoreError> {
-        self.bounded(async {
+        let email = email.to_owned();
+        self.bounded_write(|store| async move {
+            let mut tx = store.pool.begin().await.map_err(unavailable)?;
             sqlx::query("DELETE FROM login_failures WHERE email = ?")
-                .bind(email)
-                .execute(&self.pool)
+                .bind(&email)
+                .execute(&mut *tx)
                 .await
                 .map_err(write_error)?;
-            Ok(())
+            commit(tx).await
         })
         .await
     }
@@ -427,8 +454,8 @@ impl MySqlStore {
         line: CartLine,
         keep_quantity: bool,
     ) -> Result<(), StoreError> {
-        self.bounded(async {
-            let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        self.bounded_write(|store| async move {
+            let mut tx = store.pool.begin().await.map_err(unavailable)?;
             lock_user(&mut tx, user).await?;
             let lines = cart_lines(&mut tx, user).await?;
             let present = lines.iter().any(|l| l.uuid == line.uuid);
@@ -439,7 +466,7 @@ impl MySqlStore {
                 return Err(StoreError::CartFull);
             }
             upsert_line(&mut tx, user, &line).await?;
-            tx.commit().await.map_err(unavailable)
+            commit(tx).await
         })
         .await
     }
@@ -477,14 +504,15 @@ impl Carts for MySqlStore {
     }
 
     async fn remove_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
-        self.bounded(async {
+        self.bounded_write(|store| async move {
+            let mut tx = store.pool.begin().await.map_err(unavailable)?;
             sqlx::query("DELETE FROM unicorns_basket WHERE user_uuid = ? AND unicorn_uuid = ?")
                 .bind(user.to_string())
                 .bind(product.to_string())
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(write_error)?;
-            Ok(())
+            commit(tx).await
         })
         .await
     }
@@ -495,8 +523,10 @@ impl Carts for MySqlStore {
         incoming: &[CartLine],
         key: Option<&str>,
     ) -> Result<Merged, StoreError> {
-        self.bounded(async {
-            let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let incoming = incoming.to_vec();
+        let key = key.map(str::to_owned);
+        self.bounded_write(|store| async move {
+            let mut tx = store.pool.begin().await.map_err(unavailable)?;
             lock_user(&mut tx, user).await?;
             if let Some(key) = key {
                 let now = crate::auth::now_secs();
@@ -527,11 +557,11 @@ impl Carts for MySqlStore {
                 }
             }
             let existing = cart_lines(&mut tx, user).await?;
-            let merged = merge_lines(&existing, incoming).map_err(|_| StoreError::CartFull)?;
+            let merged = merge_lines(&existing, &incoming).map_err(|_| StoreError::CartFull)?;
             for line in &merged.lines {
                 upsert_line(&mut tx, user, line).await?;
             }
-            tx.commit().await.map_err(unavailable)?;
+            commit(tx).await?;
             Ok(merged)
         })
         .await
@@ -567,8 +597,8 @@ impl Orders for MySqlStore {
     }
 
     async fn place_order(&self, new: NewOrder) -> Result<(), StoreError> {
-        self.bounded(async {
-            let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        self.bounded_write(|store| async move {
+            let mut tx = store.pool.begin().await.map_err(unavailable)?;
             lock_user(&mut tx, new.user).await?;
             let held = cart_lines(&mut tx, new.user).await?;
             if !same_lines(&held, &new.cart) {
@@ -598,7 +628,7 @@ impl Orders for MySqlStore {
                 .await
                 .map_err(write_error)?;
             // Dropping the transaction on any error above rolls it back: no partial order.
-            tx.commit().await.map_err(unavailable)
+            commit(tx).await
         })
         .await
     }

@@ -2,8 +2,9 @@
 //!
 //! Several API processes may share one file (the local two-region stack does): WAL journaling lets
 //! readers and a writer work at once, and the busy timeout makes a writer wait for another instead
-//! of failing. Read-then-write operations start with `BEGIN IMMEDIATE`, taking the write lock
-//! before reading, so two processes never both act on the same stale read.
+//! of failing. Every write is a transaction started with `BEGIN IMMEDIATE`, taking the write lock
+//! before reading, so two processes never both act on the same stale read, and checking the
+//! request's write deadline just before it commits.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use unishop_model::{merge_lines, CartLine, Merged, Order, Product, User, MAX_CART_LINES};
 use uuid::Uuid;
 
@@ -20,8 +21,8 @@ use super::rows::{
     ProductRow, UserRow, CREDENTIALS_COLUMNS, ORDER_COLUMNS, PRODUCT_COLUMNS, USER_COLUMNS,
 };
 use super::{
-    Carts, Catalogue, Credentials, NewOrder, NewUser, Orders, StoreError, StoredOrder, Stores,
-    Users, MERGE_KEY_MEMORY_SECS,
+    check_write_deadline, to_completion, Carts, Catalogue, Credentials, NewOrder, NewUser, Orders,
+    StoreError, StoredOrder, Stores, Users, MERGE_KEY_MEMORY_SECS,
 };
 use crate::seed::CATALOGUE;
 
@@ -133,6 +134,14 @@ impl SqliteStore {
             .map_err(|_| StoreError::Unavailable("timed out waiting to write".to_owned()))
     }
 
+    /// Takes SQLite's write lock (waiting at most the wait limit) in a new transaction.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(unavailable)
+    }
+
     async fn seed(&self) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
         for (position, seed) in CATALOGUE.iter().enumerate() {
@@ -202,27 +211,8 @@ impl Catalogue for SqliteStore {
 #[async_trait]
 impl Users for SqliteStore {
     async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
-        let _turn = self.write_turn().await?;
-        let created = User {
-            uuid: Uuid::new_v4(),
-            email: user.email,
-            first_name: user.first_name,
-            last_name: user.last_name,
-        };
-        sqlx::query(
-            "INSERT INTO unicorn_user (uuid, email, first_name, last_name, password_hash, signup_key)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(created.uuid.to_string())
-        .bind(&created.email)
-        .bind(&created.first_name)
-        .bind(&created.last_name)
-        .bind(&user.password_hash)
-        .bind(&user.signup_key)
-        .execute(&self.pool)
-        .await
-        .map_err(write_error)?;
-        Ok(created)
+        let store = self.clone();
+        to_completion(async move { store.write_user(user).await }).await
     }
 
     async fn user(&self, uuid: Uuid) -> Result<Option<User>, StoreError> {
@@ -257,8 +247,50 @@ impl Users for SqliteStore {
     }
 
     async fn record_login_failure(&self, email: &str, at: i64) -> Result<(), StoreError> {
+        let store = self.clone();
+        let email = email.to_owned();
+        to_completion(async move { store.write_login_failure(&email, at).await }).await
+    }
+
+    async fn clear_login_failures(&self, email: &str) -> Result<(), StoreError> {
+        let store = self.clone();
+        let email = email.to_owned();
+        to_completion(async move { store.write_cleared_failures(&email).await }).await
+    }
+}
+
+/// The writes, each one transaction that checks the request's deadline just before it commits;
+/// the trait methods run them with [`to_completion`].
+impl SqliteStore {
+    async fn write_user(&self, user: NewUser) -> Result<User, StoreError> {
         let _turn = self.write_turn().await?;
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut tx = self.begin_write().await?;
+        let created = User {
+            uuid: Uuid::new_v4(),
+            email: user.email,
+            first_name: user.first_name,
+            last_name: user.last_name,
+        };
+        sqlx::query(
+            "INSERT INTO unicorn_user (uuid, email, first_name, last_name, password_hash, signup_key)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(created.uuid.to_string())
+        .bind(&created.email)
+        .bind(&created.first_name)
+        .bind(&created.last_name)
+        .bind(&user.password_hash)
+        .bind(&user.signup_key)
+        .execute(&mut *tx)
+        .await
+        .map_err(write_error)?;
+        commit(tx).await?;
+        Ok(created)
+    }
+
+    async fn write_login_failure(&self, email: &str, at: i64) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM login_failures WHERE email = ? AND at < ?")
             .bind(email)
             .bind(at.saturating_sub(FAILURE_MEMORY_SECS))
@@ -271,34 +303,28 @@ impl Users for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(write_error)?;
-        tx.commit().await.map_err(unavailable)
+        commit(tx).await
     }
 
-    async fn clear_login_failures(&self, email: &str) -> Result<(), StoreError> {
+    async fn write_cleared_failures(&self, email: &str) -> Result<(), StoreError> {
         let _turn = self.write_turn().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM login_failures WHERE email = ?")
             .bind(email)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(write_error)?;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Carts for SqliteStore {
-    async fn cart(&self, user: Uuid) -> Result<Vec<CartLine>, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(unavailable)?;
-        cart_lines(&mut conn, user).await
+        commit(tx).await
     }
 
-    async fn set_quantity(
+    async fn write_quantity(
         &self,
         user: Uuid,
         product: Uuid,
         quantity: u32,
     ) -> Result<(), StoreError> {
         let _turn = self.write_turn().await?;
+        let mut tx = self.begin_write().await?;
         // One statement, so the line-limit check and the write cannot be split by another writer.
         let written = sqlx::query(
             "INSERT INTO unicorns_basket (user_uuid, unicorn_uuid, quantity)
@@ -311,17 +337,18 @@ impl Carts for SqliteStore {
         .bind(product.to_string())
         .bind(i64::from(quantity))
         .bind(MAX_CART_LINES as i64)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(write_error)?;
         if written.rows_affected() == 0 {
             return Err(StoreError::CartFull);
         }
-        Ok(())
+        commit(tx).await
     }
 
-    async fn add_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
+    async fn write_added_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
         let _turn = self.write_turn().await?;
+        let mut tx = self.begin_write().await?;
         let written = sqlx::query(
             "INSERT INTO unicorns_basket (user_uuid, unicorn_uuid, quantity)
              SELECT ?1, ?2, 1
@@ -331,11 +358,11 @@ impl Carts for SqliteStore {
         .bind(user.to_string())
         .bind(product.to_string())
         .bind(MAX_CART_LINES as i64)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(write_error)?;
         if written.rows_affected() == 1 {
-            return Ok(());
+            return commit(tx).await;
         }
         // Nothing written: either the line was there already (fine) or the cart is full.
         let present: Option<i64> = sqlx::query_scalar(
@@ -343,35 +370,32 @@ impl Carts for SqliteStore {
         )
         .bind(user.to_string())
         .bind(product.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(unavailable)?;
         present.map(|_| ()).ok_or(StoreError::CartFull)
     }
 
-    async fn remove_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
+    async fn write_removed_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
         let _turn = self.write_turn().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM unicorns_basket WHERE user_uuid = ? AND unicorn_uuid = ?")
             .bind(user.to_string())
             .bind(product.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(write_error)?;
-        Ok(())
+        commit(tx).await
     }
 
-    async fn merge(
+    async fn write_merge(
         &self,
         user: Uuid,
         incoming: &[CartLine],
         key: Option<&str>,
     ) -> Result<Merged, StoreError> {
         let _turn = self.write_turn().await?;
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(unavailable)?;
+        let mut tx = self.begin_write().await?;
         if let Some(key) = key {
             let now = crate::auth::now_secs();
             sqlx::query("DELETE FROM cart_merges WHERE user_uuid = ? AND at < ?")
@@ -411,40 +435,13 @@ impl Carts for SqliteStore {
             .await
             .map_err(write_error)?;
         }
-        tx.commit().await.map_err(unavailable)?;
+        commit(tx).await?;
         Ok(merged)
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl Orders for SqliteStore {
-    async fn order_by_key(&self, user: Uuid, key: &str) -> Result<Option<StoredOrder>, StoreError> {
-        let row: Option<OrderRow> = sqlx::query_as(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE user_uuid = ? AND idempotency_key = ?"
-        ))
-        .bind(user.to_string())
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        row.map(OrderRow::into_stored).transpose()
-    }
-
-    async fn place_order(&self, new: NewOrder) -> Result<(), StoreError> {
+    async fn write_order(&self, new: NewOrder) -> Result<(), StoreError> {
         let _turn = self.write_turn().await?;
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(unavailable)?;
+        let mut tx = self.begin_write().await?;
         let held = cart_lines(&mut tx, new.user).await?;
         if !same_lines(&held, &new.cart) {
             return Err(StoreError::Stale);
@@ -473,7 +470,82 @@ impl Orders for SqliteStore {
             .await
             .map_err(write_error)?;
         // Dropping the transaction on any error above rolls it back: no partial order.
-        tx.commit().await.map_err(unavailable)
+        commit(tx).await
+    }
+}
+
+/// Commits unless the request's write deadline has passed (then dropping the transaction rolls
+/// it back).
+async fn commit(tx: Transaction<'static, Sqlite>) -> Result<(), StoreError> {
+    check_write_deadline()?;
+    tx.commit().await.map_err(unavailable)
+}
+
+#[async_trait]
+impl Carts for SqliteStore {
+    async fn cart(&self, user: Uuid) -> Result<Vec<CartLine>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(unavailable)?;
+        cart_lines(&mut conn, user).await
+    }
+
+    async fn set_quantity(
+        &self,
+        user: Uuid,
+        product: Uuid,
+        quantity: u32,
+    ) -> Result<(), StoreError> {
+        let store = self.clone();
+        to_completion(async move { store.write_quantity(user, product, quantity).await }).await
+    }
+
+    async fn add_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
+        let store = self.clone();
+        to_completion(async move { store.write_added_line(user, product).await }).await
+    }
+
+    async fn remove_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
+        let store = self.clone();
+        to_completion(async move { store.write_removed_line(user, product).await }).await
+    }
+
+    async fn merge(
+        &self,
+        user: Uuid,
+        incoming: &[CartLine],
+        key: Option<&str>,
+    ) -> Result<Merged, StoreError> {
+        let store = self.clone();
+        let incoming = incoming.to_vec();
+        let key = key.map(str::to_owned);
+        to_completion(async move { store.write_merge(user, &incoming, key.as_deref()).await }).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Orders for SqliteStore {
+    async fn order_by_key(&self, user: Uuid, key: &str) -> Result<Option<StoredOrder>, StoreError> {
+        let row: Option<OrderRow> = sqlx::query_as(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE user_uuid = ? AND idempotency_key = ?"
+        ))
+        .bind(user.to_string())
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        row.map(OrderRow::into_stored).transpose()
+    }
+
+    async fn place_order(&self, new: NewOrder) -> Result<(), StoreError> {
+        let store = self.clone();
+        to_completion(async move { store.write_order(new).await }).await
     }
 
     async fn orders(&self, user: Uuid) -> Result<Vec<Order>, StoreError> {

@@ -3,7 +3,7 @@
 //! backend's `Stores` and calls [`run_all`].
 
 use unishop_api::seed::{product_uuid, CATALOGUE};
-use unishop_api::store::{NewOrder, NewUser, StoreError, Stores};
+use unishop_api::store::{with_write_deadline, NewOrder, NewUser, StoreError, Stores};
 use unishop_model::{CartItem, CartLine, Order, ShippingAddress, MAX_CART_LINES};
 use uuid::Uuid;
 
@@ -18,6 +18,7 @@ pub async fn run_all(stores: &Stores) {
     a_keyed_merge_applies_once(stores).await;
     orders_are_placed_once_and_empty_the_cart(stores).await;
     an_order_from_a_changed_cart_is_refused_whole(stores).await;
+    a_write_past_its_deadline_changes_nothing(stores).await;
 }
 
 async fn new_user(stores: &Stores) -> Uuid {
@@ -408,4 +409,122 @@ pub async fn an_order_from_a_changed_cart_is_refused_whole(stores: &Stores) {
         stores.carts.cart(user).await.expect("reads"),
         vec![line("UnicornCool", 3)]
     );
+}
+
+/// Inside a request whose write deadline has passed, every write is refused with
+/// [`StoreError::DeadlinePassed`] and changes nothing; with time to spare the same writes apply.
+pub async fn a_write_past_its_deadline_changes_nothing(stores: &Stores) {
+    let user = new_user(stores).await;
+    let carts = &stores.carts;
+    carts
+        .set_quantity(user, product_uuid("UnicornFloat"), 2)
+        .await
+        .expect("set");
+    let before = carts.cart(user).await.expect("reads");
+    let passed = tokio::time::Instant::now();
+    let refused = |result: Result<(), StoreError>, what: &str| {
+        assert!(
+            matches!(result, Err(StoreError::DeadlinePassed)),
+            "{what} past its deadline: {result:?}"
+        );
+    };
+    refused(
+        with_write_deadline(
+            passed,
+            carts.set_quantity(user, product_uuid("UnicornFloat"), 7),
+        )
+        .await,
+        "set_quantity",
+    );
+    refused(
+        with_write_deadline(passed, carts.add_line(user, product_uuid("UnicornCool"))).await,
+        "add_line",
+    );
+    refused(
+        with_write_deadline(
+            passed,
+            carts.remove_line(user, product_uuid("UnicornFloat")),
+        )
+        .await,
+        "remove_line",
+    );
+    refused(
+        with_write_deadline(
+            passed,
+            carts.merge(user, &[line("UnicornGlitter", 1)], Some("late-merge")),
+        )
+        .await
+        .map(|_| ()),
+        "merge",
+    );
+    let order = NewOrder {
+        user,
+        idempotency_key: "late-order".into(),
+        request_hash: "hash-late".into(),
+        order: order_for(&before, "us-east-1"),
+        cart: before.clone(),
+    };
+    refused(
+        with_write_deadline(passed, stores.orders.place_order(order.clone())).await,
+        "place_order",
+    );
+    let email = format!("{}@late.example", Uuid::new_v4());
+    refused(
+        with_write_deadline(
+            passed,
+            stores.users.create_user(NewUser {
+                email: email.clone(),
+                first_name: None,
+                last_name: None,
+                password_hash: "$argon2id$stand-in".to_owned(),
+                signup_key: Some("late-signup".to_owned()),
+            }),
+        )
+        .await
+        .map(|_| ()),
+        "create_user",
+    );
+    assert!(stores
+        .users
+        .credentials(&email)
+        .await
+        .expect("reads")
+        .is_none());
+    assert_eq!(carts.cart(user).await.expect("reads"), before);
+    assert!(stores
+        .orders
+        .order_by_key(user, "late-order")
+        .await
+        .expect("reads")
+        .is_none());
+
+    // The same writes, retried with their keys in time, apply (the refused merge did not use up
+    // its key).
+    let later = tokio::time::Instant::now() + std::time::Duration::from_secs(3600);
+    let merged = with_write_deadline(
+        later,
+        carts.merge(user, &[line("UnicornGlitter", 1)], Some("late-merge")),
+    )
+    .await
+    .expect("merged in time");
+    assert_eq!(
+        merged.lines,
+        vec![line("UnicornFloat", 2), line("UnicornGlitter", 1)]
+    );
+    with_write_deadline(
+        later,
+        carts.set_quantity(user, product_uuid("UnicornFloat"), 7),
+    )
+    .await
+    .expect("set in time");
+    let cart = carts.cart(user).await.expect("reads");
+    let order = NewOrder {
+        order: order_for(&cart, "us-east-1"),
+        cart,
+        ..order
+    };
+    with_write_deadline(later, stores.orders.place_order(order))
+        .await
+        .expect("placed in time");
+    assert!(carts.cart(user).await.expect("reads").is_empty());
 }

@@ -1,6 +1,9 @@
 //! The databases the HTTP suite runs on: SQLite, MariaDB for the MySQL store, and MariaDB with
 //! carts and orders on DynamoDB (moto), as in production.
 
+// Each test binary that includes this module uses a part of it.
+#![allow(dead_code)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -221,6 +224,18 @@ fn mysql_store(url: &str, wait_limit: Option<Duration>) -> MySqlStore {
         settings.wait_limit = limit;
     }
     MySqlStore::connect(&settings).expect("valid URL")
+}
+
+impl LockGuard {
+    /// Frees the lock at once (dropping the guard frees it once the connection has closed).
+    pub async fn release(mut self) {
+        if let Some(conn) = &mut self._sqlite {
+            sqlx::query("COMMIT").execute(conn).await.expect("commits");
+        }
+        if let Some(conn) = &mut self._mysql {
+            sqlx::query("COMMIT").execute(conn).await.expect("commits");
+        }
+    }
 }
 
 impl Store {
