@@ -6,6 +6,8 @@
 mod database;
 #[path = "support/mariadb.rs"]
 mod mariadb;
+#[path = "support/moto.rs"]
+mod moto;
 
 use std::time::Duration;
 
