@@ -1866,3 +1866,49 @@ async fn a_write_past_its_deadline_is_refused_and_changes_nothing() {
     let quantities: Vec<_> = order.items.iter().map(|i| (i.uuid, i.quantity)).collect();
     assert_eq!(quantities, vec![(float, 2), (cool, 1)]);
 }
+
+#[tokio::test]
+async fn a_write_that_waited_past_its_deadline_before_being_read_is_refused() {
+    let Some(server) = Server::start().await else {
+        return;
+    };
+    let session = server.shopper("waited@example.com").await;
+    let float = product_uuid("UnicornFloat");
+    let now_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("the clock is past 1970")
+            .as_millis()
+    };
+    let put = |received_at: String, quantity: u32| {
+        server
+            .client
+            .put(server.url(&format!("/cart/items/{float}")))
+            .bearer_auth(&session.token)
+            .header(unishop_model::RECEIVED_AT_HEADER, received_at)
+            .json(&json!({ "quantity": quantity }))
+            .send()
+    };
+
+    // Received by the edge a minute ago (it sat in a frozen process's socket): refused untouched.
+    let stale = put((now_ms() - 60_000).to_string(), 7)
+        .await
+        .expect("request is answered");
+    assert_problem(stale, StatusCode::SERVICE_UNAVAILABLE, "not applied").await;
+    assert!(cart_of(&server, &session).await.items.is_empty());
+
+    // Received just now, or with a timestamp that is unreadable or in the future: applied.
+    for (quantity, received_at) in [
+        (1, None),
+        (2, Some("yesterday".to_owned())),
+        (3, Some((now_ms() + 60_000).to_string())),
+    ] {
+        let received_at = received_at.unwrap_or_else(|| now_ms().to_string());
+        let fresh = put(received_at, quantity)
+            .await
+            .expect("request is answered");
+        assert_eq!(fresh.status(), StatusCode::OK);
+        let cart = cart_of(&server, &session).await;
+        assert_eq!(cart.items[0].quantity, quantity);
+    }
+}

@@ -35,6 +35,11 @@ use uuid::Uuid;
 /// The response header naming the region whose API answered.
 pub const REGION_HEADER: &str = "x-unishop-region";
 
+/// When the edge in front of the API (CloudFront, or the local edge) received a request, in
+/// milliseconds since the Unix epoch. The API counts a write's deadline from it, so a request that
+/// waited in a frozen process's socket is not applied when that process resumes.
+pub const RECEIVED_AT_HEADER: &str = "x-unishop-received-at";
+
 /// A product of the catalogue.
 ///
 /// `price` is the legacy field (a number of dollars); `priceCents` is exact and is what our API

@@ -23,6 +23,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use unishop_model::RECEIVED_AT_HEADER;
+
 use super::{ActiveRegion, PRIMARY_REGION, STANDBY_REGION};
 
 /// How long CloudFront waits on an origin: to connect, then for the answer.
@@ -92,6 +94,9 @@ impl OriginFailure {
 
 /// The request as the edge received it, kept whole so that an origin group can send it twice.
 struct Forward {
+    /// When the edge received the request (ms since the Unix epoch), sent on as
+    /// [`RECEIVED_AT_HEADER`] as CloudFront's write path would.
+    received_at_ms: u128,
     method: Method,
     path_and_query: String,
     headers: HeaderMap,
@@ -213,6 +218,9 @@ async fn read_request(request: Request, rest: &str, query: &str) -> Result<Forwa
             .into_response()
     })?;
     Ok(Forward {
+        received_at_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |now| now.as_millis()),
         method: parts.method,
         path_and_query: format!("{rest}{query}"),
         headers: parts.headers,
@@ -237,10 +245,11 @@ async fn send(origin: &Origin, forward: &Forward) -> Result<Response, OriginFail
         .request(forward.method.clone(), url)
         .body(forward.body.clone());
     for (name, value) in &forward.headers {
-        if !is_hop_by_hop(name) {
+        if !is_hop_by_hop(name) && name != RECEIVED_AT_HEADER {
             request = request.header(name, value);
         }
     }
+    request = request.header(RECEIVED_AT_HEADER, forward.received_at_ms.to_string());
     let exchange = tokio::spawn(async move {
         let answer = request.send().await?;
         let status = answer.status();

@@ -28,7 +28,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
-use unishop_model::REGION_HEADER;
+use unishop_model::{RECEIVED_AT_HEADER, REGION_HEADER};
 
 use crate::auth::TokenKey;
 use crate::store::{StoreError, Stores};
@@ -165,8 +165,10 @@ async fn time_limit(request: Request, next: Next) -> Response {
     }
 }
 
-/// Gives every request that may write a deadline, counted from its arrival, past which its
-/// writes are refused (see [`crate::store::with_write_deadline`]). Reads have none.
+/// Gives every request that may write a deadline, counted from its arrival at the edge (or here,
+/// without [`RECEIVED_AT_HEADER`]), past which its writes are refused (see
+/// [`crate::store::with_write_deadline`]); one already past it is refused before any work. Reads
+/// have none.
 async fn write_deadline(
     axum::extract::State(deadline): axum::extract::State<Duration>,
     request: Request,
@@ -175,8 +177,31 @@ async fn write_deadline(
     if request.method().is_safe() {
         return next.run(request).await;
     }
-    let deadline = tokio::time::Instant::now() + deadline;
+    let waited = request
+        .headers()
+        .get(RECEIVED_AT_HEADER)
+        .map_or(Duration::ZERO, waited_since);
+    let Some(left) = deadline.checked_sub(waited) else {
+        return Error::Store(crate::store::StoreError::DeadlinePassed).into_response();
+    };
+    let deadline = tokio::time::Instant::now() + left;
     crate::store::with_write_deadline(deadline, next.run(request)).await
+}
+
+/// How long ago the edge's timestamp was; zero for one that is unreadable or in the future (it
+/// can only shorten a deadline, so a caller who sends its own hurts only its own write).
+fn waited_since(received_at: &HeaderValue) -> Duration {
+    let received_ms = received_at
+        .to_str()
+        .ok()
+        .and_then(|raw| raw.parse::<u64>().ok());
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|now| now.as_millis() as u64);
+    match (received_ms, now_ms) {
+        (Some(received), Ok(now)) => Duration::from_millis(now.saturating_sub(received)),
+        _ => Duration::ZERO,
+    }
 }
 
 async fn unknown_route(method: Method, uri: Uri) -> Error {
