@@ -18,12 +18,16 @@ use crate::state::Shop;
 
 /// How long the first render waits for `config.json` before mounting without it.
 const CONFIG_GRACE_MS: i32 = 300;
+/// How long, after `config.json`, a page that shows products waits for the catalogue before
+/// mounting with placeholders.
+const CATALOGUE_GRACE_MS: i32 = 150;
 
-/// Starts the storefront. `config.json` (preloaded by index.html) is read first; then the
-/// catalogue request goes out, and only then is the app built, so the API works on the catalogue
-/// while the page mounts. A `config.json` slower than [`CONFIG_GRACE_MS`] does not hold the page
-/// back: the app mounts and shows its loading state meanwhile. Tasks run in the order they are
-/// spawned.
+/// Starts the storefront. `config.json` and the catalogue are preloaded by index.html, so both
+/// have usually arrived by the time the wasm runs: the app reads `config.json`, asks for the
+/// catalogue (which takes the preloaded answer) and mounts once it is there, so the first frame
+/// shows the products rather than placeholders followed by a second layout. Neither holds the
+/// page back for long: past [`CONFIG_GRACE_MS`] or [`CATALOGUE_GRACE_MS`] the app mounts and
+/// shows its loading state meanwhile. Tasks run in the order they are spawned.
 pub fn start() {
     let api = Api::new();
     // Leptos's executor is set up by the mount: until then, wasm-bindgen's runs the tasks.
@@ -44,6 +48,10 @@ pub fn start() {
                 wasm_bindgen_futures::spawn_local(async move {
                     let _ = prefetch.products().await;
                 });
+                if !mounted {
+                    let catalogue = api.products();
+                    let _ = select(pin!(catalogue), pin!(sleep(CATALOGUE_GRACE_MS))).await;
+                }
             }
             Ok(_) => {}
             // The page shows the problem when it asks again.

@@ -20,6 +20,8 @@ pub(super) fn write_fake_dist(
 <meta charset="utf-8" /><title>The Unicorn Shop</title>
 <link rel="stylesheet" href="/style-{css_hash}.css" integrity="sha384-x"/>
 <link rel="icon" href="/images/favicon.svg" type="image/svg+xml" />
+<link rel="preload" href="/config.json" as="fetch" crossorigin="anonymous" />
+<link rel="preload" href="/api/unicorns/" as="fetch" crossorigin="anonymous" />
 <link rel="modulepreload" href="/unishop-{hash}.js" crossorigin="anonymous" integrity="sha384-y">
 <link rel="preload" href="/unishop-{hash}_bg.wasm" crossorigin="anonymous" integrity="sha384-z" as="fetch" type="application/wasm"></head>
 <body><noscript>needs JavaScript</noscript>

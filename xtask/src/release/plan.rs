@@ -319,7 +319,7 @@ pub(super) fn build_plan(
     // Hashed files first, so nothing unhashed that might point at them goes out before them.
     assets.sort_by(|a, b| (!is_hashed(&a.key), &a.key).cmp(&(!is_hashed(&b.key), &b.key)));
     for key in referenced_keys(&html) {
-        if !assets.iter().any(|a| a.key == key) && key != "config.json" {
+        if !assets.iter().any(|a| a.key == key) && !served_outside_dist(&key) {
             return Err(format!(
                 "index.html references /{key}, which is not in {}",
                 dist.display()
@@ -358,6 +358,13 @@ pub(super) fn build_plan(
         index,
         configs,
     })
+}
+
+/// Whether index.html may reference `key` although dist/ has no such file: each bucket's own
+/// `config.json`, and the API's routes under `/api/` (index.html preloads the catalogue), which
+/// CloudFront sends to the API.
+pub(super) fn served_outside_dist(key: &str) -> bool {
+    key == "config.json" || key.starts_with("api/")
 }
 
 pub fn md5_hex(data: &[u8]) -> String {
@@ -479,6 +486,15 @@ mod tests {
         let html = r#"<link href="/style-1.css"><script src="/a.js?v=1"></script><a href="https://x/y"></a><img src="//cdn/x.png"><img src="/images/u.svg">"#;
         let keys: Vec<String> = referenced_keys(html).into_iter().collect();
         assert_eq!(keys, vec!["a.js", "images/u.svg", "style-1.css"]);
+    }
+
+    #[test]
+    fn only_config_json_and_api_routes_may_be_referenced_outside_dist() {
+        assert!(served_outside_dist("config.json"));
+        assert!(served_outside_dist("api/unicorns/"));
+        assert!(!served_outside_dist("apis.js"));
+        assert!(!served_outside_dist("unishop-0123456789abcdef.js"));
+        assert!(!served_outside_dist("images/favicon.svg"));
     }
 
     #[test]
