@@ -5,23 +5,13 @@
 
 import AxeBuilder from '@axe-core/playwright';
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { startStack } from './support/stack.mjs';
+import { test } from 'node:test';
+import { addToCart, fillShippingAddress, freshEmail, signUp, useStack } from './support/shopper.mjs';
 
 let site;
 let browser;
 let products;
-let stack;
-
-before(async () => {
-  stack = await startStack();
-  ({ site, browser, products } = stack);
-});
-
-after(() => stack?.stop());
-
-let emailCounter = 0;
-const freshEmail = () => `a11y${Date.now()}${emailCounter++}@example.com`;
+useStack((started) => ({ site, browser, products } = started));
 
 /** Runs axe on the page as it is and fails on any serious or critical violation, naming them. */
 async function assertAccessible(page, what) {
@@ -31,12 +21,6 @@ async function assertAccessible(page, what) {
     .map((v) => `${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(' ')}`).join('\n')}`)
     .join('\n  ');
   assert.equal(bad.length, 0, `${what} at ${page.url()} has serious or critical violations:\n  ${report}`);
-}
-
-async function addToCart(page, product) {
-  await page.goto(`${site.url}/product/${product.uuid}`);
-  await page.getByRole('button', { name: 'Add to cart' }).click();
-  await page.getByTestId('announcer').filter({ hasText: `Added ${product.name}` }).waitFor();
 }
 
 test('the catalogue, a product, the not-found page and the status page have no serious violations', async () => {
@@ -75,7 +59,7 @@ test('the cart, empty and with a line, has no serious violations', async () => {
   await page.getByText('Your cart is empty.').waitFor();
   await assertAccessible(page, 'the empty cart');
 
-  await addToCart(page, products[1]);
+  await addToCart(page, site.url, products[1]);
   await page.goto(`${site.url}/cart`);
   await page.getByTestId('cart-line').first().waitFor();
   await assertAccessible(page, 'the cart with a line');
@@ -113,12 +97,8 @@ test('sign up and log in have no serious violations, also with field errors show
 
 test('checkout, the confirmation and the orders list have no serious violations', async () => {
   const page = await browser.newPage();
-  await page.goto(`${site.url}/signup`);
-  await page.getByLabel('Email').fill(freshEmail());
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.getByRole('button', { name: 'Log out' }).waitFor();
-  await addToCart(page, products[2]);
+  await signUp(page, site.url);
+  await addToCart(page, site.url, products[2]);
 
   await page.goto(`${site.url}/checkout/shipping`);
   await page.getByRole('button', { name: 'Continue to review' }).waitFor();
@@ -128,11 +108,7 @@ test('checkout, the confirmation and the orders list have no serious violations'
   await page.locator('#name-error').filter({ hasText: /\S/ }).waitFor();
   await assertAccessible(page, 'the shipping step with field errors');
 
-  await page.getByLabel('Full name').fill('Ada Lovelace');
-  await page.getByLabel('Address', { exact: true }).fill('12 St James Square');
-  await page.getByLabel('City').fill('London');
-  await page.getByLabel('Postal code').fill('SW1Y 4JH');
-  await page.getByLabel('Country').fill('United Kingdom');
+  await fillShippingAddress(page);
   await page.getByRole('button', { name: 'Continue to review' }).click();
   await page.waitForURL(/\/checkout\/review$/);
   await page.getByTestId('review-total').waitFor();
@@ -189,7 +165,7 @@ test('nothing scrolls sideways at 320 px on the catalogue and the cart', async (
   await page.getByTestId('product-card').nth(9).waitFor();
   assert.ok((await scrollWidth()) <= 320, `the catalogue is ${await scrollWidth()} px wide`);
 
-  await addToCart(page, products[4]);
+  await addToCart(page, site.url, products[4]);
   await page.goto(`${site.url}/cart`);
   await page.getByTestId('cart-line').first().waitFor();
   assert.ok((await scrollWidth()) <= 320, `the cart is ${await scrollWidth()} px wide`);

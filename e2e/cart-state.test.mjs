@@ -3,40 +3,14 @@
 // each race is played out in the order that used to break the cart.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { startStack } from './support/stack.mjs';
+import { test } from 'node:test';
+import { addToCart, byName, deferred, signUp, useStack } from './support/shopper.mjs';
 
 let site;
 let browser;
 let products;
 let stack;
-
-before(async () => {
-  stack = await startStack();
-  ({ site, browser, products } = stack);
-});
-
-after(() => stack?.stop());
-
-const byName = (fragment) => products.find((p) => p.name.includes(fragment));
-let emailCounter = 0;
-const freshEmail = () => `cart${Date.now()}${emailCounter++}@example.com`;
-
-async function signUp(page, email = freshEmail()) {
-  await page.goto(`${site.url}/signup`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.getByRole('button', { name: 'Log out' }).waitFor();
-  return email;
-}
-
-async function addFromProductPage(page, product, quantity) {
-  await page.goto(`${site.url}/product/${product.uuid}`);
-  await page.getByLabel('Quantity').fill(String(quantity));
-  await page.getByRole('button', { name: 'Add to cart' }).click();
-  await page.getByTestId('announcer').filter({ hasText: `Added ${product.name}` }).waitFor();
-}
+useStack((started) => ({ site, browser, products } = stack = started));
 
 /** The cart the API holds for the shopper logged in on `page` (read with their token). */
 async function serverCart(page) {
@@ -44,12 +18,6 @@ async function serverCart(page) {
   const answer = await fetch(`${stack.api.url}/cart`, { headers: { authorization: `Bearer ${session.token}` } });
   assert.equal(answer.status, 200);
   return answer.json();
-}
-
-function deferred() {
-  let resolve;
-  const promise = new Promise((r) => { resolve = r; });
-  return { promise, resolve };
 }
 
 /** Lets the page act on what it just received: two frames run every task an answer queued. */
@@ -88,9 +56,9 @@ async function holdAnswers(page, method, pattern) {
 
 test('logged in, adding while the server cart is still loading adds to it, and the count never shows it empty', async () => {
   const page = await browser.newPage();
-  const float = byName('Pool Float');
-  await signUp(page);
-  await addFromProductPage(page, float, 3);
+  const float = byName(products, 'Pool Float');
+  await signUp(page, site.url);
+  await addToCart(page, site.url, float, 3);
 
   const cartReads = await holdAnswers(page, 'GET', '**/api/cart');
   await page.reload();
@@ -110,9 +78,9 @@ test('logged in, adding while the server cart is still loading adds to it, and t
 
 test("a cart answer that lands after logging out never reaches the next account's cart", async () => {
   const page = await browser.newPage();
-  const blanket = byName('Blanket');
-  await signUp(page);
-  await addFromProductPage(page, blanket, 2);
+  const blanket = byName(products, 'Blanket');
+  await signUp(page, site.url);
+  await addToCart(page, site.url, blanket, 2);
 
   const cartReads = await holdAnswers(page, 'GET', '**/api/cart');
   await page.reload();
@@ -126,7 +94,7 @@ test("a cart answer that lands after logging out never reaches the next account'
   assert.deepEqual(guest.lines, [], "the old session's cart is not kept as the guest cart");
 
   await page.unroute('**/api/cart');
-  await signUp(page);
+  await signUp(page, site.url);
   assert.deepEqual((await serverCart(page)).items, [], "nothing of the first account's cart reaches the second");
   assert.equal(await page.getByTestId('cart-count').innerText(), '0');
   await page.close();
@@ -134,9 +102,9 @@ test("a cart answer that lands after logging out never reaches the next account'
 
 test('row updates answered out of order: the latest request wins', async () => {
   const page = await browser.newPage();
-  const dress = byName('Party Dress');
-  await signUp(page);
-  await addFromProductPage(page, dress, 1);
+  const dress = byName(products, 'Party Dress');
+  await signUp(page, site.url);
+  await addToCart(page, site.url, dress, 1);
   await page.goto(`${site.url}/cart`);
   await page.getByTestId('cart-line').first().waitFor();
 
@@ -158,11 +126,11 @@ test('row updates answered out of order: the latest request wins', async () => {
 });
 
 test('adding past 99 holds the line at 99 and says so, for a guest and logged in alike', async () => {
-  const slippers = byName('Slippers');
+  const slippers = byName(products, 'Slippers');
   for (const loggedIn of [false, true]) {
     const page = await browser.newPage();
-    if (loggedIn) await signUp(page);
-    await addFromProductPage(page, slippers, 98);
+    if (loggedIn) await signUp(page, site.url);
+    await addToCart(page, site.url, slippers, 98);
     await page.getByLabel('Quantity').fill('5');
     await page.getByRole('button', { name: 'Add to cart' }).click();
     await page.getByTestId('announcer').filter({ hasText: 'at most 99' }).waitFor();

@@ -4,37 +4,14 @@
 // page's requests aborted when it goes.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { startStack } from './support/stack.mjs';
+import { test } from 'node:test';
+import { deferred, signUp, useStack } from './support/shopper.mjs';
 
 let site;
 let browser;
 let products;
 let stack;
-
-before(async () => {
-  stack = await startStack();
-  ({ site, browser, products } = stack);
-});
-
-after(() => stack?.stop());
-
-let emailCounter = 0;
-const freshEmail = () => `details${Date.now()}${emailCounter++}@example.com`;
-
-async function signUp(page) {
-  await page.goto(`${site.url}/signup`);
-  await page.getByLabel('Email').fill(freshEmail());
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.getByRole('button', { name: 'Log out' }).waitFor();
-}
-
-function deferred() {
-  let resolve;
-  const promise = new Promise((r) => { resolve = r; });
-  return { promise, resolve };
-}
+useStack((started) => ({ site, browser, products } = stack = started));
 
 /** Places an order for the shopper logged in on `page`, through the API; returns its id. */
 async function placeOrderThroughApi(page) {
@@ -125,7 +102,7 @@ test('the selects show the URL after Back and Forward; a new sort order replaces
 
 test('a past order is headed as an order, and focus reaches its heading however slowly it loads', async () => {
   const page = await browser.newPage();
-  await signUp(page);
+  await signUp(page, site.url);
   const id = await placeOrderThroughApi(page);
   await page.goto(`${site.url}/orders`);
   await page.getByTestId('order-summary').first().waitFor();
@@ -165,7 +142,7 @@ test('without crypto.randomUUID and AbortSignal.timeout the shop still loads and
   });
   await page.goto(site.url);
   await page.getByTestId('product-card').nth(9).waitFor();
-  await signUp(page);
+  await signUp(page, site.url);
   await page.goto(`${site.url}/product/${products[1].uuid}`);
   await page.getByRole('button', { name: 'Add to cart' }).click();
   await page.getByTestId('announcer').filter({ hasText: 'Added' }).waitFor();
@@ -192,7 +169,7 @@ test('a cold load fetches config.json once', async () => {
 
 test("leaving a page aborts the page's requests still on their way", async () => {
   const page = await browser.newPage();
-  await signUp(page);
+  await signUp(page, site.url);
   let failure = 'still on its way';
   await page.route('**/api/orders', () => {});
   page.on('requestfailed', (request) => {

@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { fillShippingAddress, signUp } from './support/shopper.mjs';
 import { launchBrowser } from './support/stack.mjs';
 import { startTwoRegions } from './support/regions.mjs';
 
@@ -21,9 +22,6 @@ before(async () => {
 
 after(() => browser?.close());
 
-let emailCounter = 0;
-const freshEmail = () => `failover${Date.now()}${emailCounter++}@example.com`;
-
 async function withStack(body) {
   const stack = await startTwoRegions();
   try {
@@ -35,11 +33,7 @@ async function withStack(body) {
 }
 
 async function signUpWithCart(page, site) {
-  await page.goto(`${site.url}/signup`);
-  await page.getByLabel('Email').fill(freshEmail());
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.getByRole('button', { name: 'Log out' }).waitFor();
+  await signUp(page, site.url);
   await addToCart(page, site, products[0]);
   await page.getByTestId('region-badge').filter({ hasText: 'us-east-1' }).waitFor();
 }
@@ -56,11 +50,7 @@ async function addToCart(page, site, product) {
 async function checkOut(page, site, { beforeClick, whileInFlight } = {}) {
   await page.getByRole('link', { name: /^Cart/ }).click();
   await page.getByRole('link', { name: 'Check out' }).click();
-  await page.getByLabel('Full name').fill('Ada Lovelace');
-  await page.getByLabel('Address', { exact: true }).fill('12 St James Square');
-  await page.getByLabel('City').fill('London');
-  await page.getByLabel('Postal code').fill('SW1Y 4JH');
-  await page.getByLabel('Country').fill('United Kingdom');
+  await fillShippingAddress(page);
   await page.getByRole('button', { name: 'Continue to review' }).click();
   await page.waitForURL(/\/checkout\/review$/);
   await page.getByTestId('review-total').waitFor();

@@ -3,36 +3,16 @@
 // click, orders, status, and the error messages a shopper can act on.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { startStack } from './support/stack.mjs';
+import { test } from 'node:test';
+import { PASSWORD, byName, fillShippingAddress, signUp, useStack } from './support/shopper.mjs';
 
 let site;
 let browser;
 let products;
-let stack;
-
-before(async () => {
-  stack = await startStack();
-  ({ site, browser, products } = stack);
-});
-
-after(() => stack?.stop());
-
-const byName = (fragment) => products.find((p) => p.name.includes(fragment));
-let emailCounter = 0;
-const freshEmail = () => `shopper${Date.now()}${emailCounter++}@example.com`;
+useStack((started) => ({ site, browser, products } = started));
 
 async function cartCount(page) {
   return Number(await page.getByTestId('cart-count').innerText());
-}
-
-async function signUp(page, email, password = 'correct horse battery') {
-  await page.goto(`${site.url}/signup`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByLabel('First name (optional)').fill('Ada');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.getByRole('button', { name: 'Log out' }).waitFor();
 }
 
 test('filters live in the URL and survive a reload; an empty result offers to clear them', async () => {
@@ -66,7 +46,7 @@ test('filters live in the URL and survive a reload; an empty result offers to cl
 
 test('a product page is deep-linkable, adds to the cart and announces it; an unknown one is not found', async () => {
   const page = await browser.newPage();
-  const slippers = byName('Slippers');
+  const slippers = byName(products, 'Slippers');
   await page.goto(`${site.url}/product/${slippers.uuid}`);
   await page.getByRole('heading', { name: slippers.name }).waitFor();
   assert.equal(await page.getByTestId('product-price').innerText(), '$21.99');
@@ -89,8 +69,8 @@ test('a product page is deep-linkable, adds to the cart and announces it; an unk
 
 test('a guest cart merges into the account at sign-up, and the session survives reloads and log out/in', async () => {
   const page = await browser.newPage();
-  const float = byName('Pool Float');
-  const blanket = byName('Blanket');
+  const float = byName(products, 'Pool Float');
+  const blanket = byName(products, 'Blanket');
   for (const [product, quantity] of [[float, 1], [blanket, 3]]) {
     await page.goto(`${site.url}/product/${product.uuid}`);
     await page.getByLabel('Quantity').fill(String(quantity));
@@ -98,8 +78,7 @@ test('a guest cart merges into the account at sign-up, and the session survives 
     await page.getByTestId('announcer').filter({ hasText: 'Added' }).waitFor();
   }
   assert.equal(await cartCount(page), 4);
-  const email = freshEmail();
-  await signUp(page, email);
+  const email = await signUp(page, site.url, { firstName: 'Ada' });
   assert.equal(await cartCount(page), 4, 'nothing lost and nothing doubled by the merge');
   await page.goto(`${site.url}/cart`);
   await page.getByTestId('cart-line').nth(1).waitFor();
@@ -133,7 +112,7 @@ test('a guest cart merges into the account at sign-up, and the session survives 
 
   await page.goto(`${site.url}/login`);
   await page.getByLabel('Email').fill(email.toUpperCase());
-  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('button', { name: 'Log out' }).waitFor();
   await page.waitForFunction(() => document.querySelector('[data-testid=cart-count]')?.textContent === '1');
@@ -151,8 +130,7 @@ test('forms explain what is wrong, next to the field, and focus the first error'
   assert.equal(await page.getByLabel('Email').getAttribute('aria-invalid'), 'true');
   assert.match(await page.locator('#password-error').innerText(), /at least 8/i);
 
-  const email = freshEmail();
-  await signUp(page, email);
+  const email = await signUp(page, site.url, { firstName: 'Ada' });
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.goto(`${site.url}/signup`);
   await page.getByLabel('Email').fill(email);
@@ -170,8 +148,8 @@ test('forms explain what is wrong, next to the field, and focus the first error'
 
 test('checkout walks shipping and review with Back, and a double click places one order', async () => {
   const page = await browser.newPage();
-  await signUp(page, freshEmail());
-  const dress = byName('Party Dress');
+  await signUp(page, site.url, { firstName: 'Ada' });
+  const dress = byName(products, 'Party Dress');
   await page.goto(`${site.url}/product/${dress.uuid}`);
   await page.getByRole('button', { name: 'Add to cart' }).click();
   await page.getByTestId('announcer').filter({ hasText: 'Added' }).waitFor();
@@ -182,11 +160,7 @@ test('checkout walks shipping and review with Back, and a double click places on
   await page.getByText('Enter your full name.').waitFor();
   // Focus moves in the frame after the errors render.
   await page.waitForFunction(() => document.activeElement?.id === 'name');
-  await page.getByLabel('Full name').fill('Ada Lovelace');
-  await page.getByLabel('Address', { exact: true }).fill('12 St James Square');
-  await page.getByLabel('City').fill('London');
-  await page.getByLabel('Postal code').fill('SW1Y 4JH');
-  await page.getByLabel('Country').fill('United Kingdom');
+  await fillShippingAddress(page);
   await page.getByRole('button', { name: 'Continue to review' }).click();
   await page.waitForURL(/\/checkout\/review$/);
   await page.getByTestId('review-address').filter({ hasText: 'Ada Lovelace' }).waitFor();

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startLegacyBackend } from './support/legacy-backend.mjs';
+import { signUp } from './support/shopper.mjs';
 import { launchBrowser, startSite } from './support/stack.mjs';
 
 let legacy;
@@ -25,8 +26,6 @@ after(async () => {
   await legacy?.stop();
 });
 
-let emailCounter = 0;
-const freshEmail = () => `legacy${Date.now()}${emailCounter++}@example.com`;
 const product = (name) => legacy.catalogue.find((p) => p.name === name);
 
 /** A page that collects uncaught errors, to be checked with `assertNoErrors`. */
@@ -48,16 +47,6 @@ async function waitForCartCount(page, n) {
     n,
   );
   assert.equal(await page.getByTestId('cart-count').innerText(), String(n));
-}
-
-async function signUp(page, email, firstName = 'Ada') {
-  await page.goto(`${site.url}/signup`);
-  await page.getByLabel('Email').fill(email);
-  // The storefront asks for a password of 8+ characters; the legacy backend never sees a use for it.
-  await page.getByLabel('Password').fill('unicorns forever');
-  await page.getByLabel('First name (optional)').fill(firstName);
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.getByRole('button', { name: 'Log out' }).waitFor();
 }
 
 async function addToCart(page, item) {
@@ -100,8 +89,7 @@ test('browses the legacy catalogue cross-origin, with the region from config.jso
 
 test('signs up, adds from product pages as a set, keeps session and basket over a reload, removes from the cart', async () => {
   const page = await newPage();
-  const email = freshEmail();
-  await signUp(page, email, 'Grace');
+  const email = await signUp(page, site.url, { firstName: 'Grace' });
   const user = legacy.users.get(email);
   assert.ok(user, 'the fake registered the shopper');
   assert.equal(user.firstName, 'Grace');
@@ -167,8 +155,7 @@ test('signs up, adds from product pages as a set, keeps session and basket over 
 
 test('logs in by email on a fresh browser and finds the basket; an unknown email or a taken one is refused', async () => {
   const first = await newPage();
-  const email = freshEmail();
-  await signUp(first, email);
+  const email = await signUp(first, site.url, { firstName: 'Ada' });
   const cool = product('UnicornCool');
   await addToCart(first, cool);
   await waitForCartCount(first, 1);

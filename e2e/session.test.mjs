@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { PASSWORD, addToCart, byName, signUp } from './support/shopper.mjs';
 import { launchBrowser, startApi, startSite } from './support/stack.mjs';
 
 let api;
@@ -38,19 +39,8 @@ async function rotateTokenKey() {
 
 test('a refused token ends the session: the shopper is told, logs in, and is back with their cart', async () => {
   const page = await browser.newPage();
-  const email = `session${Date.now()}@example.com`;
-  const password = 'correct horse battery';
-  const float = products.find((p) => p.name.includes('Pool Float'));
-
-  await page.goto(`${site.url}/signup`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.getByRole('button', { name: 'Log out' }).waitFor();
-  await page.goto(`${site.url}/product/${float.uuid}`);
-  await page.getByLabel('Quantity').fill('2');
-  await page.getByRole('button', { name: 'Add to cart' }).click();
-  await page.getByTestId('announcer').filter({ hasText: 'Added' }).waitFor();
+  const email = await signUp(page, site.url);
+  await addToCart(page, site.url, byName(products, 'Pool Float'), 2);
 
   await rotateTokenKey();
   await page.goto(`${site.url}/orders`);
@@ -61,7 +51,7 @@ test('a refused token ends the session: the shopper is told, logs in, and is bac
   assert.equal(await page.getByTestId('cart-count').innerText(), '0');
 
   await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
+  await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.waitForURL((url) => url.pathname === '/orders');
   await page.getByRole('heading', { name: 'Your orders' }).waitFor();

@@ -77,10 +77,87 @@ fn checked_email(email: RwSignal<String>, invalid: &mut Vec<(String, String)>) -
     }
 }
 
-/// After logging in or signing up: on to `next`, or home if the browser refuses it.
-fn go_on(location: Location, next: Memo<String>) {
-    if !location.navigate(&next.get_untracked()) {
-        location.navigate("/");
+/// What the login and signup forms share: the email and password fields, the errors shown, whether
+/// a request is on its way, and where to go once logged in.
+#[derive(Clone, Copy)]
+struct AccountForm {
+    api: StoredValue<Api>,
+    shop: Shop,
+    location: Location,
+    next: Memo<String>,
+    email: RwSignal<String>,
+    password: RwSignal<String>,
+    errors: FormErrors,
+    busy: RwSignal<bool>,
+}
+
+impl AccountForm {
+    fn new() -> Self {
+        AccountForm {
+            api: StoredValue::new(expect_context::<Api>()),
+            shop: expect_context::<Shop>(),
+            location: use_location(),
+            next: next_page(),
+            email: RwSignal::new(String::new()),
+            password: RwSignal::new(String::new()),
+            errors: FormErrors::new(),
+            busy: RwSignal::new(false),
+        }
+    }
+
+    /// Takes the submission from the browser and checks the email, plus what `check` adds to the
+    /// list of invalid fields. Returns the email when all is well; otherwise shows what is wrong.
+    fn checked(
+        &self,
+        ev: leptos::ev::SubmitEvent,
+        check: impl FnOnce(&mut Vec<(String, String)>),
+    ) -> Option<String> {
+        ev.prevent_default();
+        self.errors.clear();
+        let mut invalid = Vec::new();
+        let email = checked_email(self.email, &mut invalid);
+        check(&mut invalid);
+        match (email, invalid.is_empty()) {
+            (Some(email), true) => Some(email),
+            _ => {
+                self.errors.refuse(invalid);
+                None
+            }
+        }
+    }
+
+    /// Runs `log_in` (the form's calls, ending logged in) while the button is disabled, then goes
+    /// on to `next`. A failure is shown by `explain` when it returns true, else by
+    /// [`FormErrors::show`].
+    fn submit(
+        &self,
+        log_in: impl std::future::Future<Output = Result<(), ApiError>> + 'static,
+        explain: impl FnOnce(FormErrors, &ApiError) -> bool + 'static,
+    ) {
+        let AccountForm {
+            location,
+            next,
+            errors,
+            busy,
+            ..
+        } = *self;
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let result = log_in.await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    if !location.navigate(&next.get_untracked()) {
+                        location.navigate("/");
+                    }
+                }
+                Err(error) => {
+                    if !explain(errors, &error) {
+                        errors.show(&error);
+                    }
+                }
+            }
+        });
     }
 }
 
@@ -97,66 +174,57 @@ fn next_page() -> Memo<String> {
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let api = expect_context::<Api>();
-    let shop = expect_context::<Shop>();
-    let location = use_location();
-    let next = next_page();
-    let email = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let errors = FormErrors::new();
-    let busy = RwSignal::new(false);
+    let form = AccountForm::new();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        errors.clear();
-        let mut invalid = Vec::new();
-        let email = checked_email(email, &mut invalid);
-        if password.get_untracked().is_empty() {
-            invalid.push(("password".to_owned(), "Enter your password.".to_owned()));
-        }
-        let (Some(email), true) = (email, invalid.is_empty()) else {
-            errors.refuse(invalid);
+        let Some(email) = form.checked(ev, |invalid| {
+            if form.password.get_untracked().is_empty() {
+                invalid.push(("password".to_owned(), "Enter your password.".to_owned()));
+            }
+        }) else {
             return;
         };
-        busy.set(true);
-        let api = api.clone();
+        let api = form.api.get_value();
         let request = LoginRequest {
             email,
-            password: password.get_untracked(),
+            password: form.password.get_untracked(),
         };
-        leptos::task::spawn_local(async move {
-            let result = match api.login(&request).await {
-                Ok(session) => shop.log_in(&api, session).await,
-                Err(error) => Err(error),
-            };
-            busy.set(false);
-            match result {
-                Ok(()) => go_on(location, next),
+        form.submit(
+            async move {
+                let session = api.login(&request).await?;
+                form.shop.log_in(&api, session).await
+            },
+            |errors, error| {
                 // Our API answers 401; a legacy backend answers 400 for an unknown email.
-                Err(ApiError::Rejected {
-                    status: 400 | 401, ..
-                }) => {
+                let wrong = matches!(
+                    error,
+                    ApiError::Rejected {
+                        status: 400 | 401,
+                        ..
+                    }
+                );
+                if wrong {
                     errors.form.set(Some(
                         "The email or password is not right. Check both and try again.".into(),
                     ));
                     focus_first_error();
                 }
-                Err(error) => errors.show(&error),
-            }
-        });
+                wrong
+            },
+        );
     };
     set_title("Log in");
     view! {
         <h1 class="page-title" tabindex="-1">"Log in"</h1>
         <div role="status">
-            {move || shop.session_expired.get().then(|| view! {
+            {move || form.shop.session_expired.get().then(|| view! {
                 <p class="notice" data-testid="session-ended">"Your session has ended. Log in again to carry on; your cart is kept."</p>
             })}
         </div>
         <form class="account-form" on:submit=on_submit novalidate>
-            <FormProblem errors />
-            <Field id="email" label="Email" kind="email" autocomplete="email" value=email error=errors.of("email") />
-            <Field id="password" label="Password" kind="password" autocomplete="current-password" value=password error=errors.of("password") />
-            <button type="submit" disabled=move || busy.get()>"Log in"</button>
+            <FormProblem errors=form.errors />
+            <Field id="email" label="Email" kind="email" autocomplete="email" value=form.email error=form.errors.of("email") />
+            <Field id="password" label="Password" kind="password" autocomplete="current-password" value=form.password error=form.errors.of("password") />
+            <button type="submit" disabled=move || form.busy.get()>"Log in"</button>
         </form>
         <p>"New here? " <a href="/signup">"Create an account"</a></p>
     }
@@ -164,46 +232,34 @@ pub fn LoginPage() -> impl IntoView {
 
 #[component]
 pub fn SignupPage() -> impl IntoView {
-    let api = expect_context::<Api>();
-    let shop = expect_context::<Shop>();
-    let location = use_location();
-    let next = next_page();
-    let email = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
+    let form = AccountForm::new();
     let first_name = RwSignal::new(String::new());
     let last_name = RwSignal::new(String::new());
-    let errors = FormErrors::new();
-    let busy = RwSignal::new(false);
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        errors.clear();
-        let mut invalid = Vec::new();
-        let email = checked_email(email, &mut invalid);
-        if let Err(e) = check_password(&password.get_untracked()) {
-            invalid.push(("password".to_owned(), e.to_string()));
-        }
-        for (field, value) in [("firstName", first_name), ("lastName", last_name)] {
-            if value.with_untracked(|v| v.chars().count() > 100) {
-                invalid.push((field.to_owned(), "At most 100 characters.".to_owned()));
+        let Some(email) = form.checked(ev, |invalid| {
+            if let Err(e) = check_password(&form.password.get_untracked()) {
+                invalid.push(("password".to_owned(), e.to_string()));
             }
-        }
-        let (Some(email), true) = (email, invalid.is_empty()) else {
-            errors.refuse(invalid);
+            for (field, value) in [("firstName", first_name), ("lastName", last_name)] {
+                if value.with_untracked(|v| v.chars().count() > 100) {
+                    invalid.push((field.to_owned(), "At most 100 characters.".to_owned()));
+                }
+            }
+        }) else {
             return;
         };
-        busy.set(true);
-        let api = api.clone();
+        let api = form.api.get_value();
         let optional = |s: RwSignal<String>| {
             Some(s.get_untracked().trim().to_owned()).filter(|s| !s.is_empty())
         };
         let signup = SignupRequest {
             email,
-            password: password.get_untracked(),
+            password: form.password.get_untracked(),
             first_name: optional(first_name),
             last_name: optional(last_name),
         };
-        leptos::task::spawn_local(async move {
-            let result = async {
+        form.submit(
+            async move {
                 api.signup(&signup).await?;
                 let session = api
                     .login(&LoginRequest {
@@ -211,43 +267,40 @@ pub fn SignupPage() -> impl IntoView {
                         password: signup.password.clone(),
                     })
                     .await?;
-                shop.log_in(&api, session).await
-            }
-            .await;
-            busy.set(false);
-            match result {
-                Ok(()) => go_on(location, next),
+                form.shop.log_in(&api, session).await
+            },
+            |errors, error| {
                 // A legacy backend answers a bare 400 for an email already registered.
-                Err(ApiError::Rejected {
-                    status: 400,
-                    fields,
-                    ..
-                }) if fields.is_empty() => errors.refuse(vec![(
-                    "email".to_owned(),
-                    "This email may already have an account. Log in instead.".to_owned(),
-                )]),
-                Err(error) => errors.show(&error),
-            }
-        });
+                let taken =
+                    matches!(error, ApiError::Rejected { status: 400, fields, .. } if fields.is_empty());
+                if taken {
+                    errors.refuse(vec![(
+                        "email".to_owned(),
+                        "This email may already have an account. Log in instead.".to_owned(),
+                    )]);
+                }
+                taken
+            },
+        );
     };
     set_title("Create an account");
     view! {
         <h1 class="page-title" tabindex="-1">"Create an account"</h1>
         <form class="account-form" on:submit=on_submit novalidate>
-            <FormProblem errors />
-            <Field id="email" label="Email" kind="email" autocomplete="email" value=email error=errors.of("email") />
+            <FormProblem errors=form.errors />
+            <Field id="email" label="Email" kind="email" autocomplete="email" value=form.email error=form.errors.of("email") />
             <Field
                 id="password"
                 label="Password"
                 kind="password"
                 autocomplete="new-password"
                 hint="8 to 128 characters."
-                value=password
-                error=errors.of("password")
+                value=form.password
+                error=form.errors.of("password")
             />
-            <Field id="firstName" label="First name (optional)" autocomplete="given-name" value=first_name error=errors.of("firstName") />
-            <Field id="lastName" label="Last name (optional)" autocomplete="family-name" value=last_name error=errors.of("lastName") />
-            <button type="submit" disabled=move || busy.get()>"Sign up"</button>
+            <Field id="firstName" label="First name (optional)" autocomplete="given-name" value=first_name error=form.errors.of("firstName") />
+            <Field id="lastName" label="Last name (optional)" autocomplete="family-name" value=last_name error=form.errors.of("lastName") />
+            <button type="submit" disabled=move || form.busy.get()>"Sign up"</button>
         </form>
         <p>"Already have an account? " <a href="/login">"Log in"</a></p>
     }
