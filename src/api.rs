@@ -269,7 +269,10 @@ impl Api {
 
     // ----- catalogue -----
 
-    /// The whole catalogue, fetched once per page load (again after a failure).
+    /// The whole catalogue, fetched once per page load (again after a failure). index.html
+    /// preloads `/api/unicorns/`: when config.json's host is `/api` the browser answers this GET
+    /// (same URL, no headers, the default cache mode) from that request, already under way while
+    /// the wasm downloaded; with another host the preload goes unused.
     pub async fn products(&self) -> Result<Vec<Product>, ApiError> {
         let api = Api {
             page: None,
