@@ -1,7 +1,7 @@
 // The details, against our API in Chromium: page titles, status messages, select values after Back
 // and Forward, focus after a slow navigation, past orders, browsers without `crypto.randomUUID`
-// or `AbortSignal.timeout`, config.json fetched once and never holding the page back, and a
-// page's requests aborted when it goes.
+// or `AbortSignal.timeout`, config.json and the catalogue fetched once (by index.html's preloads),
+// a slow config.json never holding the page back, and a page's requests aborted when it goes.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -153,17 +153,25 @@ test('without crypto.randomUUID and AbortSignal.timeout the shop still loads and
   await page.close();
 });
 
-test('a cold load fetches config.json once', async () => {
+test("a cold load fetches config.json and the catalogue once each: the app's requests take index.html's preloads", async () => {
   const page = await browser.newPage();
-  const configs = [];
+  const requests = { '/config.json': 0, '/api/unicorns/': 0 };
   page.on('request', (request) => {
-    if (new URL(request.url()).pathname === '/config.json') configs.push(request);
+    const { pathname } = new URL(request.url());
+    if (pathname in requests) requests[pathname] += 1;
   });
   await page.goto(site.url);
   await page.getByTestId('product-card').nth(9).waitFor();
+  const loadedBy = await page.evaluate(() =>
+    performance
+      .getEntriesByType('resource')
+      .map((entry) => `${new URL(entry.name).pathname} ${entry.initiatorType}`)
+      .filter((line) => /^\/(config\.json|api\/unicorns\/) /.test(line))
+      .sort());
+  assert.deepEqual(loadedBy, ['/api/unicorns/ link', '/config.json link'], 'both started by index.html');
   await page.getByRole('link', { name: products[2].name }).click();
   await page.getByRole('heading', { name: products[2].name }).waitFor();
-  assert.equal(configs.length, 1);
+  assert.deepEqual(requests, { '/config.json': 1, '/api/unicorns/': 1 });
   await page.close();
 });
 
