@@ -185,6 +185,11 @@ impl<T: Clone + 'static> Once<T> {
         }
         result
     }
+
+    /// The value, if it has already arrived; never starts a fetch.
+    fn ready(&self) -> Option<T> {
+        self.0.borrow().as_ref()?.peek()?.as_ref().ok().cloned()
+    }
 }
 
 /// The API client, shared through context.
@@ -283,6 +288,12 @@ impl Api {
                 async move { api.json(Call::new(Method::GET, "/unicorns/")).await }.boxed_local()
             })
             .await
+    }
+
+    /// The catalogue if it has already arrived (at the first render it usually has: see
+    /// [`Api::products`]), without waiting for it.
+    pub fn products_loaded(&self) -> Option<Vec<Product>> {
+        self.catalogue.ready()
     }
 
     /// One product, or `None` when the catalogue has no such uuid.

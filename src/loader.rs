@@ -38,7 +38,18 @@ impl<T: Clone + 'static> Loader<T> {
         F: Fn() -> Fut + 'static,
         Fut: Future<Output = T> + 'static,
     {
-        let answer = RwSignal::new_local(None);
+        Self::starting_with(None, fetch)
+    }
+
+    /// Like [`Loader::new`], but when the answer is `known` already it is shown from the first
+    /// render and the first fetch is not sent (`fetch` still runs, to track what it reads).
+    pub fn starting_with<F, Fut>(known: Option<T>, fetch: F) -> Self
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: Future<Output = T> + 'static,
+    {
+        let skip_first = known.is_some();
+        let answer = RwSignal::new_local(known);
         let reload = Trigger::new();
         let start = move |latest: Rc<Cell<u64>>| -> Task {
             let pending = fetch();
@@ -51,7 +62,7 @@ impl<T: Clone + 'static> Loader<T> {
                 }
             })
         };
-        run(Rc::new(start), reload);
+        run(Rc::new(start), reload, skip_first);
         Loader { answer, reload }
     }
 
@@ -66,12 +77,16 @@ impl<T: Clone + 'static> Loader<T> {
     }
 }
 
-/// The reactive part of every loader: one effect that numbers each fetch and runs it.
-fn run(start: Rc<dyn Fn(Rc<Cell<u64>>) -> Task>, reload: Trigger) {
+/// The reactive part of every loader: one effect that numbers each fetch and runs it (all but the
+/// first when `skip_first`).
+fn run(start: Rc<dyn Fn(Rc<Cell<u64>>) -> Task>, reload: Trigger, mut skip_first: bool) {
     let latest = Rc::new(Cell::new(0));
     Effect::new(move |_| {
         reload.track();
         latest.set(latest.get() + 1);
-        leptos::task::spawn_local(start(latest.clone()));
+        let task = start(latest.clone());
+        if !std::mem::take(&mut skip_first) {
+            leptos::task::spawn_local(task);
+        }
     });
 }

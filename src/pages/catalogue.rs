@@ -15,7 +15,7 @@ const PLACEHOLDER_CARDS: usize = 10;
 #[component]
 pub fn CataloguePage() -> impl IntoView {
     let api = expect_context::<Api>();
-    let products = Loader::new(move || {
+    let products = Loader::starting_with(api.products_loaded().map(Ok), move || {
         let api = api.clone();
         async move { api.products().await }
     });
