@@ -335,3 +335,48 @@ async fn a_loader_shows_the_newest_answer_even_when_an_older_one_arrives_later()
         "the last answer stays on show while reloading"
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_loader_that_starts_with_a_known_answer_shows_it_at_once_and_fetches_only_when_asked() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use unishop::loader::Loader;
+
+    let fetches = Rc::new(Cell::new(0u32));
+    let wanted = RwSignal::new(1u32);
+    let host = mount({
+        let fetches = fetches.clone();
+        move || {
+            let answer = Loader::starting_with(Some(0), move || {
+                let n = wanted.get();
+                fetches.set(fetches.get() + 1);
+                async move { n }
+            });
+            view! {
+                <p>{move || answer.get().map_or("loading".to_owned(), |n| n.to_string())}</p>
+                <button on:click=move |_| answer.reload()>"Reload"</button>
+            }
+        }
+    });
+    assert_eq!(
+        text(&host, "p"),
+        "0",
+        "the known answer is in the first render"
+    );
+    settle().await;
+    assert_eq!(text(&host, "p"), "0", "no fetch replaced it");
+    wanted.set(2);
+    settle().await;
+    assert_eq!(
+        text(&host, "p"),
+        "2",
+        "what the skipped first fetch read is still tracked"
+    );
+    query(&host, "button").click();
+    settle().await;
+    assert_eq!(
+        fetches.get(),
+        3,
+        "the skipped first fetch, the change, the reload"
+    );
+}
