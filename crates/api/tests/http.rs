@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use reqwest::{Client, Method, Response, StatusCode};
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use unishop_api::auth::TokenKey;
@@ -107,16 +107,29 @@ impl Server {
         format!("http://{}{path}", self.address)
     }
 
+    /// A request to build further (headers, body), sent with [`Answered::answered`].
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
     async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Response {
-        let mut request = self.client.request(method, self.url(path));
+        let mut request = self.request(method, path);
         if let Some(body) = body {
             request = request.json(&body);
         }
-        request.send().await.expect("request is answered")
+        request.answered().await
     }
 
     async fn get(&self, path: &str) -> Response {
         self.send(Method::GET, path, None).await
+    }
+
+    /// A GET with one request header.
+    async fn get_with(&self, path: &str, header: &str, value: &str) -> Response {
+        self.request(Method::GET, path)
+            .header(header, value)
+            .answered()
+            .await
     }
 
     async fn post(&self, path: &str, body: Value) -> Response {
@@ -124,13 +137,11 @@ impl Server {
     }
 
     async fn raw_post(&self, path: &str, body: impl Into<reqwest::Body>) -> Response {
-        self.client
-            .post(self.url(path))
+        self.request(Method::POST, path)
             .header("content-type", "application/json")
             .body(body)
-            .send()
+            .answered()
             .await
-            .expect("request is answered")
     }
 
     /// Signs up and logs in; the session carries the token.
@@ -158,13 +169,40 @@ impl Server {
         body: Option<Value>,
     ) -> Response {
         let mut request = self
-            .client
-            .request(method, self.url(path.as_ref()))
+            .request(method, path.as_ref())
             .bearer_auth(&session.token);
         if let Some(body) = body {
             request = request.json(&body);
         }
-        request.send().await.expect("request is answered")
+        request.answered().await
+    }
+
+    /// Sets the quantity of one cart line (`PUT /cart/items/{product}`).
+    async fn set_line(
+        &self,
+        session: &Session,
+        product: impl std::fmt::Display,
+        quantity: u32,
+    ) -> Response {
+        let body = json!({ "quantity": quantity });
+        self.authed(
+            session,
+            Method::PUT,
+            format!("/cart/items/{product}"),
+            Some(body),
+        )
+        .await
+    }
+}
+
+/// Sends a request the server must answer (any status); a transport error fails the test.
+trait Answered {
+    async fn answered(self) -> Response;
+}
+
+impl Answered for RequestBuilder {
+    async fn answered(self) -> Response {
+        self.send().await.expect("request is answered")
     }
 }
 
@@ -274,23 +312,17 @@ async fn cross_origin_callers_may_read_the_region() {
         return;
     };
     let response = server
-        .client
-        .request(Method::OPTIONS, server.url("/unicorns/basket"))
+        .request(Method::OPTIONS, "/unicorns/basket")
         .header("origin", "https://shop.example")
         .header("access-control-request-method", "DELETE")
         .header("access-control-request-headers", "content-type")
-        .send()
-        .await
-        .expect("preflight answered");
+        .answered()
+        .await;
     assert!(response.status().is_success());
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
     let response = server
-        .client
-        .get(server.url("/unicorns/"))
-        .header("origin", "https://shop.example")
-        .send()
-        .await
-        .expect("answered");
+        .get_with("/unicorns/", "origin", "https://shop.example")
+        .await;
     let exposed = response.headers()["access-control-expose-headers"]
         .to_str()
         .expect("ascii");
@@ -573,8 +605,7 @@ async fn missing_expired_tampered_and_foreign_tokens_are_refused() {
 
     let with = |value: String| {
         server
-            .client
-            .get(server.url("/cart"))
+            .request(Method::GET, "/cart")
             .header("authorization", value)
             .send()
     };
@@ -679,14 +710,7 @@ async fn the_cart_holds_quantities_priced_from_the_catalogue() {
     )
     .await;
     assert_problem(
-        server
-            .authed(
-                &session,
-                Method::PUT,
-                "/cart/items/nope",
-                Some(json!({"quantity": 1})),
-            )
-            .await,
+        server.set_line(&session, "nope", 1).await,
         StatusCode::BAD_REQUEST,
         "productUuid",
     )
@@ -726,14 +750,7 @@ async fn a_guest_cart_merges_without_losing_lines() {
     let float = product_uuid("UnicornFloat");
     let dress = product_uuid("UnicornPartyDress");
     let unknown = uuid::Uuid::new_v4();
-    server
-        .authed(
-            &session,
-            Method::PUT,
-            &format!("/cart/items/{float}"),
-            Some(json!({"quantity": 90})),
-        )
-        .await;
+    server.set_line(&session, float, 90).await;
     let response = server
         .authed(
             &session,
@@ -844,14 +861,7 @@ async fn legacy_basket_is_the_cart_as_a_set_and_needs_the_owners_token() {
         vec![float, slippers]
     );
     // The same lines in the cart, at quantity 1; a legacy add keeps a larger quantity.
-    server
-        .authed(
-            &session,
-            Method::PUT,
-            &format!("/cart/items/{float}"),
-            Some(json!({"quantity": 3})),
-        )
-        .await;
+    server.set_line(&session, float, 3).await;
     server
         .authed(
             &session,
@@ -945,14 +955,7 @@ async fn a_token_never_reaches_another_users_basket_or_orders() {
     assert!(cart_of(&server, &bob).await.items.is_empty());
 
     // Bob's order is invisible to Alice.
-    server
-        .authed(
-            &bob,
-            Method::PUT,
-            &format!("/cart/items/{float}"),
-            Some(json!({"quantity": 1})),
-        )
-        .await;
+    server.set_line(&bob, float, 1).await;
     let order = place(&server, &bob, "bob-1", shipping()).await;
     assert_eq!(order.status(), StatusCode::CREATED);
     let order: Order = order.json().await.expect("order");
@@ -972,14 +975,7 @@ async fn a_token_never_reaches_another_users_basket_or_orders() {
         .expect("orders");
     assert!(alices.is_empty());
     // The same key used by Alice is her own key.
-    server
-        .authed(
-            &alice,
-            Method::PUT,
-            &format!("/cart/items/{float}"),
-            Some(json!({"quantity": 2})),
-        )
-        .await;
+    server.set_line(&alice, float, 2).await;
     let response = place(&server, &alice, "bob-1", shipping()).await;
     assert_eq!(response.status(), StatusCode::CREATED);
 }
@@ -1049,14 +1045,7 @@ async fn a_cart_holds_at_most_fifty_products() {
     }
     let float = product_uuid("UnicornFloat");
     assert_problem(
-        server
-            .authed(
-                &session,
-                Method::PUT,
-                &format!("/cart/items/{float}"),
-                Some(json!({"quantity": 1})),
-            )
-            .await,
+        server.set_line(&session, float, 1).await,
         StatusCode::CONFLICT,
         "at most 50",
     )
@@ -1102,14 +1091,13 @@ async fn post_with_key(
     body: Value,
 ) -> Response {
     let mut request = server
-        .client
-        .post(server.url(path))
+        .request(Method::POST, path)
         .header("idempotency-key", key)
         .json(&body);
     if let Some(session) = session {
         request = request.bearer_auth(&session.token);
     }
-    request.send().await.expect("answered")
+    request.answered().await
 }
 
 #[tokio::test]
@@ -1127,14 +1115,7 @@ async fn an_order_is_placed_once_per_key_at_catalogue_prices() {
     )
     .await;
     for (product, quantity) in [(float, 2), (dress, 1)] {
-        server
-            .authed(
-                &session,
-                Method::PUT,
-                &format!("/cart/items/{product}"),
-                Some(json!({"quantity": quantity})),
-            )
-            .await;
+        server.set_line(&session, product, quantity).await;
     }
     let response = place(&server, &session, "k1", shipping()).await;
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -1174,14 +1155,7 @@ async fn an_order_is_placed_once_per_key_at_catalogue_prices() {
     assert_eq!(problem.errors[0].field, "Idempotency-Key");
 
     // A second order, then the list is newest first and each can be read.
-    server
-        .authed(
-            &session,
-            Method::PUT,
-            &format!("/cart/items/{dress}"),
-            Some(json!({"quantity": 4})),
-        )
-        .await;
+    server.set_line(&session, dress, 4).await;
     let second: Order = place(&server, &session, "k2", shipping())
         .await
         .json()
@@ -1227,22 +1201,13 @@ async fn an_order_names_what_is_wrong_with_its_request() {
     };
     let session = server.shopper("picky@example.com").await;
     let float = product_uuid("UnicornFloat");
-    server
-        .authed(
-            &session,
-            Method::PUT,
-            &format!("/cart/items/{float}"),
-            Some(json!({"quantity": 1})),
-        )
-        .await;
+    server.set_line(&session, float, 1).await;
     let response = server
-        .client
-        .post(server.url("/orders"))
+        .request(Method::POST, "/orders")
         .bearer_auth(&session.token)
         .json(&shipping())
-        .send()
-        .await
-        .expect("answered");
+        .answered()
+        .await;
     assert_problem(response, StatusCode::BAD_REQUEST, "Idempotency-Key").await;
     for bad in ["", &"k".repeat(65), "has space"] {
         assert_problem(
@@ -1290,13 +1255,7 @@ async fn concurrent_retries_with_one_key_place_one_order() {
     };
     let session = east.shopper("retry@example.com").await;
     let float = product_uuid("UnicornFloat");
-    east.authed(
-        &session,
-        Method::PUT,
-        &format!("/cart/items/{float}"),
-        Some(json!({"quantity": 1})),
-    )
-    .await;
+    east.set_line(&session, float, 1).await;
     // The storefront retries against the standby with the same key: both answer one order.
     let (a, b) = tokio::join!(
         place(&east, &session, "same-key", shipping()),
@@ -1437,9 +1396,7 @@ async fn setting_and_removing_a_line_twice_is_the_same_as_once() {
     let float = product_uuid("UnicornFloat");
     let path = format!("/cart/items/{float}");
     for server in [&east, &west] {
-        let response = server
-            .authed(&session, Method::PUT, &path, Some(json!({"quantity": 3})))
-            .await;
+        let response = server.set_line(&session, float, 3).await;
         assert_eq!(response.status(), StatusCode::OK);
     }
     let lines: Vec<_> = cart_of(&east, &session)
@@ -1573,23 +1530,11 @@ async fn catalogue_reads_are_cacheable_and_revalidate_with_304() {
             "{etag}"
         );
         let body = response.bytes().await.expect("body");
-        let response = server
-            .client
-            .get(server.url(path))
-            .header("if-none-match", &etag)
-            .send()
-            .await
-            .expect("answered");
+        let response = server.get_with(path, "if-none-match", &etag).await;
         assert_eq!(response.status(), StatusCode::NOT_MODIFIED, "{path}");
         assert_eq!(response.headers()["etag"].to_str().expect("ascii"), etag);
         assert!(response.bytes().await.expect("body").is_empty());
-        let response = server
-            .client
-            .get(server.url(path))
-            .header("if-none-match", "\"stale\"")
-            .send()
-            .await
-            .expect("answered");
+        let response = server.get_with(path, "if-none-match", "\"stale\"").await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(
             response.bytes().await.expect("body"),
@@ -1612,21 +1557,11 @@ async fn request_ids_are_kept_when_sensible_and_made_otherwise() {
         return;
     };
     let response = server
-        .client
-        .get(server.url("/health"))
-        .header("x-request-id", "shopper-report-42")
-        .send()
-        .await
-        .expect("answered");
+        .get_with("/health", "x-request-id", "shopper-report-42")
+        .await;
     assert_eq!(response.headers()["x-request-id"], "shopper-report-42");
     for bad in ["", "has space", &"x".repeat(65)] {
-        let response = server
-            .client
-            .get(server.url("/nowhere"))
-            .header("x-request-id", bad)
-            .send()
-            .await
-            .expect("answered");
+        let response = server.get_with("/nowhere", "x-request-id", bad).await;
         let id = response.headers()["x-request-id"]
             .to_str()
             .expect("ascii")
@@ -1661,14 +1596,7 @@ async fn a_locked_database_answers_503_and_writes_nothing() {
     let server = Server::serve(database.open(wait_limit).await, "us-west-1").await;
     let session = server.shopper("locked@example.com").await;
     let float = product_uuid("UnicornFloat");
-    server
-        .authed(
-            &session,
-            Method::PUT,
-            &format!("/cart/items/{float}"),
-            Some(json!({"quantity": 1})),
-        )
-        .await;
+    server.set_line(&session, float, 1).await;
     // Another process holds the lock (as a stuck writer would).
     let lock = database.hold_write_lock(session.user.uuid).await;
     assert_problem(
@@ -1678,14 +1606,7 @@ async fn a_locked_database_answers_503_and_writes_nothing() {
     )
     .await;
     assert_problem(
-        server
-            .authed(
-                &session,
-                Method::PUT,
-                &format!("/cart/items/{float}"),
-                Some(json!({"quantity": 2})),
-            )
-            .await,
+        server.set_line(&session, float, 2).await,
         StatusCode::SERVICE_UNAVAILABLE,
         "unavailable",
     )
@@ -1780,35 +1701,20 @@ async fn a_write_past_its_deadline_is_refused_and_changes_nothing() {
     let session = in_time.shopper("late@example.com").await;
     let float = product_uuid("UnicornFloat");
     let cool = product_uuid("UnicornCool");
-    async fn put(
-        server: &Server,
-        session: &Session,
-        product: uuid::Uuid,
-        quantity: u32,
-    ) -> Response {
-        server
-            .authed(
-                session,
-                Method::PUT,
-                format!("/cart/items/{product}"),
-                Some(json!({"quantity": quantity})),
-            )
-            .await
-    }
     assert_eq!(
-        put(&in_time, &session, float, 2).await.status(),
+        in_time.set_line(&session, float, 2).await.status(),
         StatusCode::OK
     );
     let before = cart_of(&in_time, &session).await;
 
     assert_problem(
-        put(&late, &session, float, 5).await,
+        late.set_line(&session, float, 5).await,
         StatusCode::SERVICE_UNAVAILABLE,
         "Idempotency-Key",
     )
     .await;
     assert_problem(
-        put(&late, &session, cool, 1).await,
+        late.set_line(&session, cool, 1).await,
         StatusCode::SERVICE_UNAVAILABLE,
         "not applied",
     )
@@ -1882,8 +1788,7 @@ async fn a_write_that_waited_past_its_deadline_before_being_read_is_refused() {
     };
     let put = |received_at: String, quantity: u32| {
         server
-            .client
-            .put(server.url(&format!("/cart/items/{float}")))
+            .request(Method::PUT, &format!("/cart/items/{float}"))
             .bearer_auth(&session.token)
             .header(unishop_model::RECEIVED_AT_HEADER, received_at)
             .json(&json!({ "quantity": quantity }))
