@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use unishop_model::{Cart, Order};
 
-use crate::process::{repo_root, target_dir};
+use crate::process::{repo_root, target_dir, InterruptGuard};
 use crate::regions::{Build, Options, TwoRegions};
+use crate::stores::StoreKind;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct DrillArgs {
@@ -31,6 +32,11 @@ pub struct DrillArgs {
     /// Use the API binary already built (`cargo build --release -p unishop-api`).
     #[arg(long)]
     pub skip_build: bool,
+    /// The store both regions share: one SQLite file, or one MariaDB database and one
+    /// moto_server (a fake DynamoDB) standing in for the Aurora global database and the DynamoDB
+    /// global tables; both servers are stopped and their folder removed at the end.
+    #[arg(long, value_enum, default_value_t)]
+    pub store: StoreKind,
 }
 
 pub fn drill(args: &DrillArgs) -> Result<(), String> {
@@ -41,8 +47,13 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
         println!("drill: building the API (release)");
         Build::Release.build()?;
     }
-    let folder = target_dir().join(format!("drill/seed-{}", args.seed));
+    let folder = target_dir().join(match args.store {
+        StoreKind::Sqlite => format!("drill/seed-{}", args.seed),
+        other => format!("drill/{}-seed-{}", other.name(), args.seed),
+    });
     let _ = std::fs::remove_dir_all(&folder);
+    // From here on, Ctrl-C stops the drill through the same drops as an error does.
+    let interrupts = InterruptGuard::new()?;
     let mut stack = TwoRegions::start(Options {
         build: Build::Release,
         folder: folder.clone(),
@@ -51,12 +62,14 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
         standby_port: 0,
         edge_port: 0,
         api_log: Some(folder.join("api.log")),
+        store: args.store,
     })?;
     println!(
-        "drill: {} shoppers for {} s, seed {}, through {} (API logs: {})",
+        "drill: {} shoppers for {} s, seed {}, {} store, through {} (API logs: {})",
         args.shoppers,
         args.duration,
         args.seed,
+        args.store.name(),
         stack.site,
         folder.join("api.log").display()
     );
@@ -80,7 +93,9 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
     let mut applied = Vec::new();
     let mut fault_error = None;
     for (at, fault) in faults::schedule(duration) {
-        std::thread::sleep((started + at).saturating_duration_since(Instant::now()));
+        if !interrupts.sleep_until(started + at) {
+            break;
+        }
         let at_ms = started.elapsed().as_millis() as u64;
         match faults::apply(&mut stack, fault, at_ms) {
             Ok(()) => applied.push((at_ms, fault)),
@@ -89,6 +104,11 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
                 break;
             }
         }
+    }
+    let shopped = fault_error.is_some() || interrupts.sleep_until(deadline);
+    if !shopped || interrupts.interrupted() {
+        shoppers.iter().for_each(tokio::task::JoinHandle::abort);
+        return Err("drill: interrupted; its servers are stopped".to_owned());
     }
     let mut results = Vec::new();
     for task in shoppers {
@@ -279,5 +299,6 @@ pub fn short() -> DrillArgs {
         shoppers: 8,
         seed: 7,
         skip_build: false,
+        store: StoreKind::Sqlite,
     }
 }
