@@ -175,34 +175,65 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
     }
 }
 
+/// Reads one shopper's cart and orders from a region directly (both share the store).
 async fn read_store(
     http: &reqwest::Client,
     base: &str,
     token: &str,
 ) -> Result<(Cart, Vec<Order>), String> {
-    let get = |path: &str| {
-        http.get(format!("{base}{path}"))
+    Ok((
+        read_json(http, &format!("{base}/cart"), token, "cart").await?,
+        read_json(http, &format!("{base}/orders"), token, "orders").await?,
+    ))
+}
+
+/// How long the check asks a store again that answers 5xx: moto can take seconds to work through
+/// the writes the run left queued, and a timed-out read is answered 503.
+const STORE_SETTLE: Duration = Duration::from_secs(30);
+
+async fn read_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    what: &str,
+) -> Result<T, String> {
+    let give_up = Instant::now() + STORE_SETTLE;
+    loop {
+        let answer = http
+            .get(url)
             .bearer_auth(token)
             .timeout(Duration::from_secs(10))
             .send()
-    };
-    let read = |what: &str, e: reqwest::Error| format!("drill: reading the store's {what}: {e}");
-    let cart = get("/cart")
-        .await
-        .map_err(|e| read("cart", e))?
-        .text()
-        .await
-        .map_err(|e| read("cart", e))?;
-    let orders = get("/orders")
-        .await
-        .map_err(|e| read("orders", e))?
-        .text()
-        .await
-        .map_err(|e| read("orders", e))?;
-    Ok((
-        serde_json::from_str(&cart).map_err(|e| format!("drill: the store's cart: {e}"))?,
-        serde_json::from_str(&orders).map_err(|e| format!("drill: the store's orders: {e}"))?,
-    ))
+            .await;
+        let failure = match answer {
+            Ok(response) if response.status().is_success() => {
+                let text = response
+                    .text()
+                    .await
+                    .map_err(|e| format!("drill: reading the store's {what}: {e}"))?;
+                return serde_json::from_str(&text)
+                    .map_err(|e| format!("drill: the store's {what}: {e}"));
+            }
+            Ok(response) if response.status().is_server_error() => {
+                format!("answered {}", response.status())
+            }
+            Ok(response) => {
+                return Err(format!(
+                    "drill: reading the store's {what}: answered {}: {}",
+                    response.status(),
+                    response.text().await.unwrap_or_default()
+                ))
+            }
+            Err(e) => e.to_string(),
+        };
+        if Instant::now() >= give_up {
+            return Err(format!(
+                "drill: reading the store's {what}: {failure} for {} s",
+                STORE_SETTLE.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// The drill's figures and its targets.
