@@ -32,6 +32,9 @@ impl StoreKind {
     }
 }
 
+/// How moto_server is started ([`MotoServer::start`] or [`MotoServer::start_serial`]).
+type StartMoto = fn(&Path) -> Result<MotoServer, String>;
+
 /// The running store servers and the API environment that points at them.
 pub struct StoreServers {
     // Fields drop in order: both servers are killed before the folder is removed.
@@ -45,6 +48,16 @@ impl StoreServers {
     /// Starts MariaDB (with a database `unishop`) when `mysql`, moto_server when `dynamodb`, in a
     /// fresh `folder`.
     pub fn start(folder: &Path, mysql: bool, dynamodb: bool) -> Result<Self, String> {
+        Self::launch(folder, mysql, dynamodb.then_some(MotoServer::start))
+    }
+
+    /// Both servers for the two-region stack, moto answering one request at a time
+    /// ([`MotoServer::start_serial`]): the drill checks every acknowledged write.
+    pub fn start_for_two_regions(folder: &Path) -> Result<Self, String> {
+        Self::launch(folder, true, Some(MotoServer::start_serial))
+    }
+
+    fn launch(folder: &Path, mysql: bool, moto: Option<StartMoto>) -> Result<Self, String> {
         let _ = std::fs::remove_dir_all(folder);
         std::fs::create_dir_all(folder)
             .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
@@ -69,8 +82,8 @@ impl StoreServers {
                 .collect();
             servers.env.push(("UNISHOP_TOKEN_KEY", key));
         }
-        if dynamodb {
-            let moto = MotoServer::start(&folder.join("moto_server.log"))?;
+        if let Some(start_moto) = moto {
+            let moto = start_moto(&folder.join("moto_server.log"))?;
             println!(
                 "  carts and orders: DynamoDB on moto_server {} (a fake, the stand-in for DynamoDB)",
                 moto.url

@@ -266,7 +266,7 @@ impl TwoRegions {
         let stores = match options.store {
             StoreKind::Sqlite => None,
             StoreKind::MysqlDynamodb => {
-                let servers = StoreServers::start(&options.folder.join("stores"), true, true)?;
+                let servers = StoreServers::start_for_two_regions(&options.folder.join("stores"))?;
                 servers.migrate(&options.build.binary())?;
                 Some(servers)
             }
