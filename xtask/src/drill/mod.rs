@@ -125,13 +125,17 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
 
     // The store as it is, read from one region directly (both share it).
     let store = stack.standby.base.clone();
+    let settle_until = Instant::now() + STORE_SETTLE;
     let mut findings = checks::Findings::default();
     for (index, (_, visits)) in results.iter().enumerate() {
         for expected in visits {
             let Some(token) = &expected.token else {
                 continue;
             };
-            let (cart, orders) = handle.block_on(read_store(&http, &store, token))?;
+            if interrupts.interrupted() {
+                return Err("drill: interrupted; its servers are stopped".to_owned());
+            }
+            let (cart, orders) = handle.block_on(read_store(&http, &store, token, settle_until))?;
             let found = checks::compare(index, expected, &cart, &orders);
             findings.lost_writes += found.lost_writes;
             findings.duplicate_orders += found.duplicate_orders;
@@ -175,20 +179,29 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
     }
 }
 
-/// Reads one shopper's cart and orders from a region directly (both share the store).
+/// Reads one shopper's cart and orders from a region directly (both share the store), asking
+/// again while it answers 5xx until `settle_until`.
 async fn read_store(
     http: &reqwest::Client,
     base: &str,
     token: &str,
+    settle_until: Instant,
 ) -> Result<(Cart, Vec<Order>), String> {
     Ok((
-        read_json(http, &format!("{base}/cart"), token, "cart").await?,
-        read_json(http, &format!("{base}/orders"), token, "orders").await?,
+        read_json(http, &format!("{base}/cart"), token, "cart", settle_until).await?,
+        read_json(
+            http,
+            &format!("{base}/orders"),
+            token,
+            "orders",
+            settle_until,
+        )
+        .await?,
     ))
 }
 
-/// How long the check asks a store again that answers 5xx: moto can take seconds to work through
-/// the writes the run left queued, and a timed-out read is answered 503.
+/// How long after the run the check asks a store again that answers 5xx: moto can take seconds
+/// to work through the writes the run left queued, and a timed-out read is answered 503.
 const STORE_SETTLE: Duration = Duration::from_secs(30);
 
 async fn read_json<T: serde::de::DeserializeOwned>(
@@ -196,8 +209,8 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     url: &str,
     token: &str,
     what: &str,
+    give_up: Instant,
 ) -> Result<T, String> {
-    let give_up = Instant::now() + STORE_SETTLE;
     loop {
         let answer = http
             .get(url)
@@ -228,7 +241,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         };
         if Instant::now() >= give_up {
             return Err(format!(
-                "drill: reading the store's {what}: {failure} for {} s",
+                "drill: reading the store's {what}: {failure} (still, {} s after the run)",
                 STORE_SETTLE.as_secs()
             ));
         }
