@@ -8,6 +8,9 @@ import cf from 'cloudfront';
 //    names the standby region, the request is sent to the standby API origin, selected by its origin id
 //    in the distribution (so it keeps that origin's TLS and timeout settings). A missing key, an unknown
 //    value or an unreadable store keeps the primary: the store starts empty and must never break writes.
+// 3. Stamps `x-unishop-received-at` with the time CloudFront received the request (milliseconds since the
+//    epoch), replacing any value the viewer sent. The API counts a write's deadline from it, so a request
+//    that waited in a hung region's socket is refused when the region resumes, not applied over newer writes.
 //
 // The same file runs unchanged in CloudFront and in the node tests (test/harness.mjs).
 
@@ -15,6 +18,8 @@ const kvsHandle = cf.kvs();
 
 const FLAG_KEY = 'active_region';
 const PRIMARY_REGION = 'us-east-1';
+// unishop_model::RECEIVED_AT_HEADER
+const RECEIVED_AT_HEADER = 'x-unishop-received-at';
 // Region named by the flag -> origin id in the distribution (templates/edge.yaml).
 const API_ORIGINS = {
     'us-east-1': 'api-us-east-1',
@@ -47,6 +52,7 @@ async function activeRegion() {
 
 async function handler(event) {
     const request = event.request;
+    request.headers[RECEIVED_AT_HEADER] = { value: String(Date.now()) };
     request.uri = stripPrefix(request.uri, '/api');
     const region = await activeRegion();
     if (region !== PRIMARY_REGION) {

@@ -413,19 +413,6 @@ impl BenchStore {
     }
 }
 
-/// The environment that puts the API's carts and orders in DynamoDB on the emulator at `url`
-/// (moto takes any credentials).
-fn dynamodb_env(url: &str) -> [(&'static str, String); 6] {
-    [
-        ("UNISHOP_CARTS_TABLE", "unishop-carts".to_owned()),
-        ("UNISHOP_ORDERS_TABLE", "unishop-orders".to_owned()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", url.to_owned()),
-        ("AWS_REGION", "us-east-1".to_owned()),
-        ("AWS_ACCESS_KEY_ID", "emulator".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "emulator".to_owned()),
-    ]
-}
-
 /// `cargo xtask bench api`: the release API against the static ceiling, one line per scenario.
 pub fn bench_api(repo_root: &Path, store: BenchStore) -> Result<(), String> {
     run(Command::new("cargo")
@@ -450,31 +437,15 @@ pub fn bench_api(repo_root: &Path, store: BenchStore) -> Result<(), String> {
         ("RUST_LOG", "warn".to_owned()),
     ];
     // Held to the end of the run: dropping them stops the servers.
-    let _mariadb = if store.uses_mysql() {
-        let mut server = crate::mariadb::MariaDb::start(&scratch.0)?;
-        let url = server.database("unishop")?;
-        println!("bench: MySQL store on MariaDB, port {}", server.port);
-        api_env.retain(|(name, _)| *name != "UNISHOP_DATABASE_URL");
-        api_env.push(("UNISHOP_DATABASE_URL", url));
-        api_env.push((
-            "UNISHOP_TOKEN_KEY",
-            "bench-key-bench-key-bench-key-bench-key".to_owned(),
-        ));
-        Some(server)
-    } else {
-        None
-    };
-    let _moto = if store.uses_dynamodb() {
-        let moto = crate::moto::MotoServer::start(&scratch.0.join("moto_server.log"))?;
-        println!(
-            "bench: carts and orders in DynamoDB on moto_server {} (an emulator)",
-            moto.url
-        );
-        api_env.extend(dynamodb_env(&moto.url));
-        Some(moto)
-    } else {
-        None
-    };
+    let stores = crate::stores::StoreServers::start(
+        &scratch.0.join("stores"),
+        store.uses_mysql(),
+        store.uses_dynamodb(),
+    )?;
+    for (name, value) in stores.env() {
+        api_env.retain(|(kept, _)| kept != name);
+        api_env.push((name, value.clone()));
+    }
     let api_command = || {
         let mut command = Command::new(release.join("unishop-api"));
         command.envs(api_env.iter().map(|(k, v)| (k, v)));

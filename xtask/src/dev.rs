@@ -83,7 +83,7 @@ const STANDBY_API_ADDRESS: &str = "127.0.0.1:3001";
 
 /// `cargo xtask dev --two-regions`: us-east-1 on :3000, us-west-1 on :3001, both on one store,
 /// and the edge on :8080 serving the storefront (rebuilt by `trunk watch` on every change).
-pub fn dev_two_regions() -> Result<(), String> {
+pub fn dev_two_regions(store: crate::stores::StoreKind) -> Result<(), String> {
     use crate::regions::{Build, Options, TwoRegions};
     setup(Scope::Dev)?;
     for address in [API_ADDRESS, STANDBY_API_ADDRESS, SITE_ADDRESS] {
@@ -117,13 +117,18 @@ pub fn dev_two_regions() -> Result<(), String> {
         standby_port: port(STANDBY_API_ADDRESS),
         edge_port: port(SITE_ADDRESS),
         api_log: None,
+        store,
     })?;
     let mut watch = Service::spawn(
         "trunk watch",
         Command::new("trunk").arg("watch").current_dir(repo_root()),
     )?;
     println!();
-    println!("  Unishop in two regions: {}", stack.site);
+    println!(
+        "  Unishop in two regions on the {} store: {}",
+        store.name(),
+        stack.site
+    );
     println!("    /api/unicorns*, /api/categories* (reads)  us-east-1, then us-west-1 if it fails");
     println!("    /api/* (the rest)                         the active region: `cargo xtask failover --local` / `failback --local`");
     println!("    /api-standby/*                            always us-west-1");

@@ -14,6 +14,7 @@ mod process;
 mod regions;
 mod release;
 mod setup;
+mod stores;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +44,10 @@ enum Task {
         /// edge on :8080 that routes /api and /api-standby as CloudFront does.
         #[arg(long)]
         two_regions: bool,
+        /// The store both regions share (with --two-regions); mysql-dynamodb starts a MariaDB and
+        /// a moto_server (a fake DynamoDB) of its own, removed when dev stops.
+        #[arg(long, value_enum, default_value_t, requires = "two_regions")]
+        store: stores::StoreKind,
     },
     /// Run every check and test of the project (what CI runs); ends with a summary line.
     Test,
@@ -69,6 +74,9 @@ enum Task {
         /// Run the API's debug build instead of its release build.
         #[arg(long)]
         debug: bool,
+        /// The store both regions share.
+        #[arg(long, value_enum, default_value_t)]
+        store: stores::StoreKind,
     },
     /// Kill, freeze and switch the primary under many scripted shoppers on the local two-region
     /// stack; check every cart and order; one line of figures and an SVG report.
@@ -107,14 +115,20 @@ fn main() -> std::process::ExitCode {
         } else {
             setup::Scope::Test
         }),
-        Task::Dev { two_regions: false } => dev::dev(),
-        Task::Dev { two_regions: true } => dev::dev_two_regions(),
+        Task::Dev {
+            two_regions: false, ..
+        } => dev::dev(),
+        Task::Dev {
+            two_regions: true,
+            store,
+        } => dev::dev_two_regions(store),
         Task::Test => test::test(),
         Task::Drill(args) => drill::drill(&args),
         Task::Stack {
             dist,
             folder,
             debug,
+            store,
         } => regions::serve_stack(
             if debug {
                 regions::Build::Debug
@@ -123,6 +137,7 @@ fn main() -> std::process::ExitCode {
             },
             dist,
             folder,
+            store,
         ),
         Task::CheckInfra => infra::check_infra(&process::repo_root()),
         Task::Release(args) => release::release(&args),

@@ -1,4 +1,5 @@
-//! A MariaDB server owned by an xtask command (the API benchmark on MySQL): its own data folder,
+//! A MariaDB server owned by an xtask command (the API benchmark on MySQL, the two-region stack on
+//! `--store mysql-dynamodb`, both through `crate::stores`): its own data folder,
 //! socket and free port, killed when dropped. The tests start theirs the same way
 //! (`crates/api/tests/support/mariadb.rs`).
 

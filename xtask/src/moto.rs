@@ -12,8 +12,28 @@ pub struct MotoServer {
     pub url: String,
 }
 
+/// moto_server's own application, served one request at a time (`moto_server` serves each in a
+/// thread of its own). Takes the port as its argument.
+const SERIAL_SERVER: &str = "import sys
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)";
+
 impl MotoServer {
     pub fn start(log: &Path) -> Result<MotoServer, String> {
+        Self::launch(log, false)
+    }
+
+    /// moto answering one request at a time. Its DynamoDB is not safe under concurrent writes: a
+    /// `TransactWriteItems` that is cancelled (a failed condition) puts back a copy of every table
+    /// it touched taken when it began, undoing the writes other threads committed meanwhile. One
+    /// request at a time makes its transactions atomic, as DynamoDB's are, at the cost of
+    /// throughput: for the two-region stack, whose drill checks every acknowledged write.
+    pub fn start_serial(log: &Path) -> Result<MotoServer, String> {
+        Self::launch(log, true)
+    }
+
+    fn launch(log: &Path, serial: bool) -> Result<MotoServer, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("cannot find a free port: {e}"))?
@@ -23,8 +43,18 @@ impl MotoServer {
         let log_err = log_file
             .try_clone()
             .map_err(|e| format!("cannot reuse {}: {e}", log.display()))?;
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut command = if serial {
+            let mut python = Command::new("python3");
+            python
+                .args(["-c", SERIAL_SERVER, &port.to_string()])
+                .env("MOTO_PORT", port.to_string());
+            python
+        } else {
+            let mut moto = Command::new("moto_server");
+            moto.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            moto
+        };
+        let child = command
             .stdin(Stdio::null())
             .stdout(log_file)
             .stderr(log_err)

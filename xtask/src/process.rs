@@ -186,6 +186,62 @@ impl Drop for Service {
     }
 }
 
+/// While one is held, Ctrl-C (or SIGTERM, SIGHUP) only sets [`InterruptGuard::interrupted`], so
+/// that the command can stop what it started and remove its folders; without one, xtask ends at
+/// once as usual (exit code 130).
+pub struct InterruptGuard(());
+
+static WATCHING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+impl InterruptGuard {
+    pub fn new() -> Result<Self, String> {
+        use std::sync::atomic::Ordering;
+        // A process may hold several guards one after the other (`cargo xtask test`'s drills);
+        // a signal handler is set once.
+        static HANDLER: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+        HANDLER
+            .get_or_init(|| {
+                ctrlc::set_handler(|| {
+                    if WATCHING.load(Ordering::SeqCst) {
+                        INTERRUPTED.store(true, Ordering::SeqCst);
+                    } else {
+                        std::process::exit(130);
+                    }
+                })
+                .map_err(|e| format!("cannot catch Ctrl-C: {e}"))
+            })
+            .clone()?;
+        INTERRUPTED.store(false, Ordering::SeqCst);
+        WATCHING.store(true, Ordering::SeqCst);
+        Ok(InterruptGuard(()))
+    }
+
+    pub fn interrupted(&self) -> bool {
+        INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Sleeps until `when`; false when interrupted before.
+    pub fn sleep_until(&self, when: std::time::Instant) -> bool {
+        loop {
+            if self.interrupted() {
+                return false;
+            }
+            let left = when.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            std::thread::sleep(left.min(std::time::Duration::from_millis(100)));
+        }
+    }
+}
+
+impl Drop for InterruptGuard {
+    fn drop(&mut self) {
+        WATCHING.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Whether something accepts connections on `address` now.
 pub fn port_open(address: &str) -> bool {
     std::net::TcpStream::connect(address).is_ok()

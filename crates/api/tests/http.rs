@@ -1802,11 +1802,17 @@ async fn a_write_that_waited_past_its_deadline_before_being_read_is_refused() {
     assert_problem(stale, StatusCode::SERVICE_UNAVAILABLE, "not applied").await;
     assert!(cart_of(&server, &session).await.items.is_empty());
 
-    // Received just now, or with a timestamp that is unreadable or in the future: applied.
+    // Received just now, or with a timestamp that is unreadable or in the future: applied, with
+    // the deadline counted from the API's own receipt (never a 500).
     for (quantity, received_at) in [
         (1, None),
         (2, Some("yesterday".to_owned())),
         (3, Some((now_ms() + 60_000).to_string())),
+        (4, Some(u64::MAX.to_string())),
+        (5, Some("18446744073709551616".to_owned())),
+        (6, Some("-5".to_owned())),
+        (7, Some(String::new())),
+        (8, Some(format!("{}.5", now_ms()))),
     ] {
         let received_at = received_at.unwrap_or_else(|| now_ms().to_string());
         let fresh = put(received_at, quantity)

@@ -94,6 +94,34 @@ test('write path: headers, query string and cookies pass through untouched', asy
     assert.deepEqual(request.cookies, { s: { value: '1' } });
 });
 
+test('write path: stamps x-unishop-received-at with the time of receipt on every method', async () => {
+    for (const method of ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE']) {
+        const before = Date.now();
+        const { request } = await runWrite('/api/orders', { active_region: 'us-east-1' }, method);
+        const after = Date.now();
+        const stamp = request.headers['x-unishop-received-at'];
+        assert.match(stamp.value, /^[0-9]+$/, method);
+        assert.ok(Number(stamp.value) >= before && Number(stamp.value) <= after, `${method}: ${stamp.value}`);
+    }
+});
+
+test('write path: a stamp the viewer sent is replaced, never passed on', async () => {
+    for (const sent of [
+        { value: '99999999999999' },
+        { value: '0' },
+        { value: 'tomorrow', multiValue: [{ value: 'tomorrow' }, { value: '99999999999999' }] }
+    ]) {
+        const loaded = loadHandler('api-write.js', makeCloudFrontStub({ active_region: 'us-west-1' }));
+        const event = viewerRequest('/api/cart/items/x', 'PUT');
+        event.request.headers['x-unishop-received-at'] = sent;
+        const before = Date.now();
+        const request = await loaded.handler(event);
+        const stamp = request.headers['x-unishop-received-at'];
+        assert.deepEqual(Object.keys(stamp), ['value'], JSON.stringify(sent));
+        assert.ok(Number(stamp.value) >= before && Number(stamp.value) <= Date.now(), JSON.stringify(sent));
+    }
+});
+
 // ---------- api-path.js: prefix strip for the read group and /api-standby ----------
 
 test('api path: strips /api and /api-standby, leaves other paths', () => {

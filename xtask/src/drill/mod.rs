@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use unishop_model::{Cart, Order};
 
-use crate::process::{repo_root, target_dir};
+use crate::process::{repo_root, target_dir, InterruptGuard};
 use crate::regions::{Build, Options, TwoRegions};
+use crate::stores::StoreKind;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct DrillArgs {
@@ -31,6 +32,11 @@ pub struct DrillArgs {
     /// Use the API binary already built (`cargo build --release -p unishop-api`).
     #[arg(long)]
     pub skip_build: bool,
+    /// The store both regions share: one SQLite file, or one MariaDB database and one
+    /// moto_server (a fake DynamoDB) standing in for the Aurora global database and the DynamoDB
+    /// global tables; both servers are stopped and their folder removed at the end.
+    #[arg(long, value_enum, default_value_t)]
+    pub store: StoreKind,
 }
 
 pub fn drill(args: &DrillArgs) -> Result<(), String> {
@@ -41,8 +47,13 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
         println!("drill: building the API (release)");
         Build::Release.build()?;
     }
-    let folder = target_dir().join(format!("drill/seed-{}", args.seed));
+    let folder = target_dir().join(match args.store {
+        StoreKind::Sqlite => format!("drill/seed-{}", args.seed),
+        other => format!("drill/{}-seed-{}", other.name(), args.seed),
+    });
     let _ = std::fs::remove_dir_all(&folder);
+    // From here on, Ctrl-C stops the drill through the same drops as an error does.
+    let interrupts = InterruptGuard::new()?;
     let mut stack = TwoRegions::start(Options {
         build: Build::Release,
         folder: folder.clone(),
@@ -51,12 +62,14 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
         standby_port: 0,
         edge_port: 0,
         api_log: Some(folder.join("api.log")),
+        store: args.store,
     })?;
     println!(
-        "drill: {} shoppers for {} s, seed {}, through {} (API logs: {})",
+        "drill: {} shoppers for {} s, seed {}, {} store, through {} (API logs: {})",
         args.shoppers,
         args.duration,
         args.seed,
+        args.store.name(),
         stack.site,
         folder.join("api.log").display()
     );
@@ -80,7 +93,9 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
     let mut applied = Vec::new();
     let mut fault_error = None;
     for (at, fault) in faults::schedule(duration) {
-        std::thread::sleep((started + at).saturating_duration_since(Instant::now()));
+        if !interrupts.sleep_until(started + at) {
+            break;
+        }
         let at_ms = started.elapsed().as_millis() as u64;
         match faults::apply(&mut stack, fault, at_ms) {
             Ok(()) => applied.push((at_ms, fault)),
@@ -89,6 +104,11 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
                 break;
             }
         }
+    }
+    let shopped = fault_error.is_some() || interrupts.sleep_until(deadline);
+    if !shopped || interrupts.interrupted() {
+        shoppers.iter().for_each(tokio::task::JoinHandle::abort);
+        return Err("drill: interrupted; its servers are stopped".to_owned());
     }
     let mut results = Vec::new();
     for task in shoppers {
@@ -105,13 +125,17 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
 
     // The store as it is, read from one region directly (both share it).
     let store = stack.standby.base.clone();
+    let settle_until = Instant::now() + STORE_SETTLE;
     let mut findings = checks::Findings::default();
     for (index, (_, visits)) in results.iter().enumerate() {
         for expected in visits {
             let Some(token) = &expected.token else {
                 continue;
             };
-            let (cart, orders) = handle.block_on(read_store(&http, &store, token))?;
+            if interrupts.interrupted() {
+                return Err("drill: interrupted; its servers are stopped".to_owned());
+            }
+            let (cart, orders) = handle.block_on(read_store(&http, &store, token, settle_until))?;
             let found = checks::compare(index, expected, &cart, &orders);
             findings.lost_writes += found.lost_writes;
             findings.duplicate_orders += found.duplicate_orders;
@@ -155,34 +179,74 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
     }
 }
 
+/// Reads one shopper's cart and orders from a region directly (both share the store), asking
+/// again while it answers 5xx until `settle_until`.
 async fn read_store(
     http: &reqwest::Client,
     base: &str,
     token: &str,
+    settle_until: Instant,
 ) -> Result<(Cart, Vec<Order>), String> {
-    let get = |path: &str| {
-        http.get(format!("{base}{path}"))
+    Ok((
+        read_json(http, &format!("{base}/cart"), token, "cart", settle_until).await?,
+        read_json(
+            http,
+            &format!("{base}/orders"),
+            token,
+            "orders",
+            settle_until,
+        )
+        .await?,
+    ))
+}
+
+/// How long after the run the check asks a store again that answers 5xx: moto can take seconds
+/// to work through the writes the run left queued, and a timed-out read is answered 503.
+const STORE_SETTLE: Duration = Duration::from_secs(30);
+
+async fn read_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    what: &str,
+    give_up: Instant,
+) -> Result<T, String> {
+    loop {
+        let answer = http
+            .get(url)
             .bearer_auth(token)
             .timeout(Duration::from_secs(10))
             .send()
-    };
-    let read = |what: &str, e: reqwest::Error| format!("drill: reading the store's {what}: {e}");
-    let cart = get("/cart")
-        .await
-        .map_err(|e| read("cart", e))?
-        .text()
-        .await
-        .map_err(|e| read("cart", e))?;
-    let orders = get("/orders")
-        .await
-        .map_err(|e| read("orders", e))?
-        .text()
-        .await
-        .map_err(|e| read("orders", e))?;
-    Ok((
-        serde_json::from_str(&cart).map_err(|e| format!("drill: the store's cart: {e}"))?,
-        serde_json::from_str(&orders).map_err(|e| format!("drill: the store's orders: {e}"))?,
-    ))
+            .await;
+        let failure = match answer {
+            Ok(response) if response.status().is_success() => {
+                let text = response
+                    .text()
+                    .await
+                    .map_err(|e| format!("drill: reading the store's {what}: {e}"))?;
+                return serde_json::from_str(&text)
+                    .map_err(|e| format!("drill: the store's {what}: {e}"));
+            }
+            Ok(response) if response.status().is_server_error() => {
+                format!("answered {}", response.status())
+            }
+            Ok(response) => {
+                return Err(format!(
+                    "drill: reading the store's {what}: answered {}: {}",
+                    response.status(),
+                    response.text().await.unwrap_or_default()
+                ))
+            }
+            Err(e) => e.to_string(),
+        };
+        if Instant::now() >= give_up {
+            return Err(format!(
+                "drill: reading the store's {what}: {failure} (still, {} s after the run)",
+                STORE_SETTLE.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// The drill's figures and its targets.
@@ -279,5 +343,6 @@ pub fn short() -> DrillArgs {
         shoppers: 8,
         seed: 7,
         skip_build: false,
+        store: StoreKind::Sqlite,
     }
 }

@@ -3,9 +3,10 @@
 //! (the stand-in for the global tables), and the [`edge`] in front of them routing `/api` and
 //! `/api-standby` as CloudFront does, with an active-region flag for writes.
 //!
-//! Every `UNISHOP_*` variable of the environment reaches both API processes, so another store
-//! (`UNISHOP_DATABASE_URL`, ...) is one export away; without one they share a SQLite file in the
-//! stack's folder.
+//! The store is a SQLite file in the stack's folder, or ([`StoreKind::MysqlDynamodb`]) one MariaDB
+//! database and one moto_server of the stack's own, shared by both regions as an Aurora global
+//! database and DynamoDB global tables would be. Every `UNISHOP_*` variable of the environment
+//! reaches both API processes too.
 
 pub mod edge;
 
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::process::{repo_root, run, target_dir, Service};
+use crate::stores::{StoreKind, StoreServers};
 
 pub const PRIMARY_REGION: &str = "us-east-1";
 pub const STANDBY_REGION: &str = "us-west-1";
@@ -95,6 +97,7 @@ pub struct Options {
     pub edge_port: u16,
     /// Where the API processes' logs go (standard error) when not to the terminal.
     pub api_log: Option<PathBuf>,
+    pub store: StoreKind,
 }
 
 /// One region's API process.
@@ -105,6 +108,8 @@ pub struct RegionApi {
     build: Build,
     folder: PathBuf,
     api_log: Option<PathBuf>,
+    /// Points the process at the store servers, when there are some.
+    store_env: Vec<(&'static str, String)>,
     service: Option<Service>,
 }
 
@@ -112,17 +117,17 @@ impl RegionApi {
     fn start(
         region: &'static str,
         port: u16,
-        build: Build,
-        folder: &Path,
-        api_log: Option<PathBuf>,
+        options: &Options,
+        store_env: Vec<(&'static str, String)>,
     ) -> Result<Self, String> {
         let mut api = RegionApi {
             region,
             base: String::new(),
             port,
-            build,
-            folder: folder.to_path_buf(),
-            api_log,
+            build: options.build,
+            folder: options.folder.clone(),
+            api_log: options.api_log.clone(),
+            store_env,
             service: None,
         };
         api.spawn()?;
@@ -148,6 +153,7 @@ impl RegionApi {
                 format!("sqlite://{}/unishop.db", self.folder.display()),
             );
         }
+        command.envs(self.store_env.iter().map(|(name, value)| (name, value)));
         if let Some(log) = &self.api_log {
             let file = std::fs::OpenOptions::new()
                 .create(true)
@@ -246,28 +252,35 @@ pub struct TwoRegions {
     pub site: String,
     pub folder: PathBuf,
     runtime: tokio::runtime::Runtime,
+    /// Last, so that it stops after both regions.
+    _stores: Option<StoreServers>,
 }
 
 impl TwoRegions {
-    /// Starts us-east-1 (first, so that it creates the store and the token key), us-west-1, then
-    /// the edge. The API binary must be built ([`Build::build`]).
+    /// Starts the store servers and migrates them (for [`StoreKind::MysqlDynamodb`]), us-east-1
+    /// (first, so that it creates a SQLite store and its token key), us-west-1, then the edge.
+    /// The API binary must be built ([`Build::build`]).
     pub fn start(options: Options) -> Result<Self, String> {
         std::fs::create_dir_all(&options.folder)
             .map_err(|e| format!("cannot create {}: {e}", options.folder.display()))?;
+        let stores = match options.store {
+            StoreKind::Sqlite => None,
+            StoreKind::MysqlDynamodb => {
+                let servers = StoreServers::start_for_two_regions(&options.folder.join("stores"))?;
+                servers.migrate(&options.build.binary())?;
+                Some(servers)
+            }
+        };
+        let store_env = stores
+            .as_ref()
+            .map_or_else(Vec::new, |servers| servers.env().to_vec());
         let primary = RegionApi::start(
             PRIMARY_REGION,
             options.primary_port,
-            options.build,
-            &options.folder,
-            options.api_log.clone(),
+            &options,
+            store_env.clone(),
         )?;
-        let standby = RegionApi::start(
-            STANDBY_REGION,
-            options.standby_port,
-            options.build,
-            &options.folder,
-            options.api_log.clone(),
-        )?;
+        let standby = RegionApi::start(STANDBY_REGION, options.standby_port, &options, store_env)?;
         let active = ActiveRegion::in_folder(&options.folder);
         active.set(PRIMARY_REGION)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -302,6 +315,7 @@ impl TwoRegions {
             site: format!("http://{address}"),
             folder: options.folder,
             runtime,
+            _stores: stores,
         })
     }
 
@@ -316,7 +330,12 @@ impl TwoRegions {
 /// line on standard input, answering `ok` or `error: ...` once it is done: `kill`, `restart`,
 /// `freeze`, `thaw` (the primary), `active REGION` (the write flag). Other lines on standard output
 /// are progress to show, not answers. Stops everything at the end of its input.
-pub fn serve_stack(build: Build, dist: PathBuf, folder: PathBuf) -> Result<(), String> {
+pub fn serve_stack(
+    build: Build,
+    dist: PathBuf,
+    folder: PathBuf,
+    store: StoreKind,
+) -> Result<(), String> {
     let mut stack = TwoRegions::start(Options {
         build,
         folder,
@@ -325,6 +344,7 @@ pub fn serve_stack(build: Build, dist: PathBuf, folder: PathBuf) -> Result<(), S
         standby_port: 0,
         edge_port: 0,
         api_log: None,
+        store,
     })?;
     let json = |s: &str| serde_json::Value::from(s).to_string();
     println!(
