@@ -9,7 +9,12 @@
 //! (`innodb_lock_wait_timeout`), so a request cut off mid-transaction cannot hold a cart locked.
 //!
 //! Read-then-write operations lock the user's row first (`SELECT … FOR UPDATE`), which puts every
-//! change to one user's cart and orders in one line, whichever API instance makes it.
+//! change to one user's cart and orders in one line, whichever API instance makes it. Different
+//! users' writes share no lock: sessions are READ COMMITTED (no gap locks on reads), and a cart
+//! line is keyed by its clustered index (migration 0002), whose duplicate check locks one record
+//! where a unique secondary index took next-key locks reaching into the next user's lines. Should
+//! the server still give a write up to break a deadlock or a lock wait (errors 1213, 1205), the
+//! whole transaction is run again within the wait limit (see `bounded_write`).
 //!
 //! Migrations are not applied on start (a Lambda in the standby region reaches the database through
 //! write forwarding, which does not forward DDL): `unishop-api migrate` applies them and seeds the
@@ -27,8 +32,9 @@ use unishop_model::{merge_lines, CartLine, Merged, Order, Product, User, MAX_CAR
 use uuid::Uuid;
 
 use super::rows::{
-    into_lines, same_lines, to_json, unavailable, write_error, CredentialsRow, LineRow, OrderRow,
-    ProductRow, UserRow, CREDENTIALS_COLUMNS, ORDER_COLUMNS, PRODUCT_COLUMNS, USER_COLUMNS,
+    into_lines, query_error, same_lines, to_json, unavailable, write_error, CredentialsRow,
+    LineRow, OrderRow, ProductRow, UserRow, CREDENTIALS_COLUMNS, ORDER_COLUMNS, PRODUCT_COLUMNS,
+    USER_COLUMNS,
 };
 use super::{
     check_write_deadline, to_completion, Carts, Catalogue, Credentials, NewOrder, NewUser, Orders,
@@ -44,6 +50,20 @@ pub const WAIT_LIMIT: Duration = Duration::from_secs(1);
 const LOCK_WAIT_SECS: u32 = 1;
 /// How long a failed login is remembered at most.
 const FAILURE_MEMORY_SECS: i64 = 24 * 60 * 60;
+/// How many times a write given up under lock contention is run at most.
+const WRITE_ATTEMPTS: u32 = 5;
+
+/// The pause before running a write again: 2, 4, 8, 16 ms for attempts 1 to 4, each with up to as
+/// much again at random, so that the writers that deadlocked do not meet again in step.
+fn retry_pause(attempt: u32) -> Duration {
+    let base_ms = 1u64 << attempt.min(5);
+    let mut random = [0u8; 1];
+    let jitter_ms = match getrandom::getrandom(&mut random) {
+        Ok(()) => u64::from(random[0]) % (base_ms + 1),
+        Err(_) => base_ms / 2,
+    };
+    Duration::from_millis(base_ms + jitter_ms)
+}
 
 /// Aurora's `aurora_replica_read_consistency`, which write forwarding in the standby region
 /// requires: how fresh a forwarded session's reads are.
@@ -212,18 +232,41 @@ impl MySqlStore {
     }
 
     /// Runs one write within the wait limit on a task of its own, so that it commits or rolls
-    /// back even when the request is dropped (see [`to_completion`]).
+    /// back even when the request is dropped (see [`to_completion`]). A transaction the server
+    /// gives up to break a deadlock or a lock wait ([`StoreError::Contended`]) is run again from
+    /// the start after a short jittered pause, up to [`WRITE_ATTEMPTS`] times, all inside the
+    /// wait limit; the commit still checks the request's write deadline.
     async fn bounded_write<T, W>(
         &self,
-        write: impl FnOnce(MySqlStore) -> W,
+        write: impl Fn(MySqlStore) -> W + Send + Sync + 'static,
     ) -> Result<T, StoreError>
     where
         T: Send + 'static,
         W: Future<Output = Result<T, StoreError>> + Send + 'static,
     {
         let store = self.clone();
-        let write = write(self.clone());
-        to_completion(async move { store.bounded(write).await }).await
+        to_completion(async move {
+            store
+                .bounded(async {
+                    let mut attempt = 1;
+                    loop {
+                        match write(store.clone()).await {
+                            Err(StoreError::Contended(reason)) if attempt < WRITE_ATTEMPTS => {
+                                tracing::warn!(attempt, %reason, "running a MySQL write again");
+                                tokio::time::sleep(retry_pause(attempt)).await;
+                                attempt += 1;
+                            }
+                            Err(StoreError::Contended(reason)) => {
+                                tracing::error!(attempt, %reason, "a MySQL write gave up");
+                                return Err(StoreError::Contended(reason));
+                            }
+                            done => return done,
+                        }
+                    }
+                })
+                .await
+        })
+        .await
     }
 
     async fn seed(&self) -> Result<(), StoreError> {
@@ -264,7 +307,7 @@ async fn lock_user(conn: &mut MySqlConnection, user: Uuid) -> Result<(), StoreEr
             .bind(user.to_string())
             .fetch_optional(&mut *conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(query_error)?;
     found.map(|_| ()).ok_or(StoreError::MissingReference)
 }
 
@@ -276,7 +319,7 @@ async fn cart_lines(conn: &mut MySqlConnection, user: Uuid) -> Result<Vec<CartLi
     .bind(user.to_string())
     .fetch_all(&mut *conn)
     .await
-    .map_err(unavailable)?;
+    .map_err(query_error)?;
     into_lines(rows)
 }
 
@@ -339,30 +382,33 @@ impl Catalogue for MySqlStore {
 #[async_trait]
 impl Users for MySqlStore {
     async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
-        self.bounded_write(|store| async move {
-            let mut tx = store.pool.begin().await.map_err(unavailable)?;
-            let created = User {
-                uuid: Uuid::new_v4(),
-                email: user.email,
-                first_name: user.first_name,
-                last_name: user.last_name,
-            };
-            sqlx::query(
-                "INSERT INTO unicorn_user
+        self.bounded_write(move |store| {
+            let user = user.clone();
+            async move {
+                let mut tx = store.pool.begin().await.map_err(unavailable)?;
+                let created = User {
+                    uuid: Uuid::new_v4(),
+                    email: user.email,
+                    first_name: user.first_name,
+                    last_name: user.last_name,
+                };
+                sqlx::query(
+                    "INSERT INTO unicorn_user
                    (uuid, email, first_name, last_name, password_hash, signup_key)
                  VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(created.uuid.to_string())
-            .bind(&created.email)
-            .bind(&created.first_name)
-            .bind(&created.last_name)
-            .bind(&user.password_hash)
-            .bind(&user.signup_key)
-            .execute(&mut *tx)
-            .await
-            .map_err(write_error)?;
-            commit(tx).await?;
-            Ok(created)
+                )
+                .bind(created.uuid.to_string())
+                .bind(&created.email)
+                .bind(&created.first_name)
+                .bind(&created.last_name)
+                .bind(&user.password_hash)
+                .bind(&user.signup_key)
+                .execute(&mut *tx)
+                .await
+                .map_err(write_error)?;
+                commit(tx).await?;
+                Ok(created)
+            }
         })
         .await
     }
@@ -411,35 +457,41 @@ impl Users for MySqlStore {
 
     async fn record_login_failure(&self, email: &str, at: i64) -> Result<(), StoreError> {
         let email = email.to_owned();
-        self.bounded_write(|store| async move {
-            let mut tx = store.pool.begin().await.map_err(unavailable)?;
-            sqlx::query("DELETE FROM login_failures WHERE email = ? AND at < ?")
-                .bind(&email)
-                .bind(at.saturating_sub(FAILURE_MEMORY_SECS))
-                .execute(&mut *tx)
-                .await
-                .map_err(write_error)?;
-            sqlx::query("INSERT INTO login_failures (email, at) VALUES (?, ?)")
-                .bind(&email)
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .map_err(write_error)?;
-            commit(tx).await
+        self.bounded_write(move |store| {
+            let email = email.clone();
+            async move {
+                let mut tx = store.pool.begin().await.map_err(unavailable)?;
+                sqlx::query("DELETE FROM login_failures WHERE email = ? AND at < ?")
+                    .bind(&email)
+                    .bind(at.saturating_sub(FAILURE_MEMORY_SECS))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(write_error)?;
+                sqlx::query("INSERT INTO login_failures (email, at) VALUES (?, ?)")
+                    .bind(&email)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(write_error)?;
+                commit(tx).await
+            }
         })
         .await
     }
 
     async fn clear_login_failures(&self, email: &str) -> Result<(), StoreError> {
         let email = email.to_owned();
-        self.bounded_write(|store| async move {
-            let mut tx = store.pool.begin().await.map_err(unavailable)?;
-            sqlx::query("DELETE FROM login_failures WHERE email = ?")
-                .bind(&email)
-                .execute(&mut *tx)
-                .await
-                .map_err(write_error)?;
-            commit(tx).await
+        self.bounded_write(move |store| {
+            let email = email.clone();
+            async move {
+                let mut tx = store.pool.begin().await.map_err(unavailable)?;
+                sqlx::query("DELETE FROM login_failures WHERE email = ?")
+                    .bind(&email)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(write_error)?;
+                commit(tx).await
+            }
         })
         .await
     }
@@ -454,7 +506,7 @@ impl MySqlStore {
         line: CartLine,
         keep_quantity: bool,
     ) -> Result<(), StoreError> {
-        self.bounded_write(|store| async move {
+        self.bounded_write(move |store| async move {
             let mut tx = store.pool.begin().await.map_err(unavailable)?;
             lock_user(&mut tx, user).await?;
             let lines = cart_lines(&mut tx, user).await?;
@@ -504,7 +556,7 @@ impl Carts for MySqlStore {
     }
 
     async fn remove_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
-        self.bounded_write(|store| async move {
+        self.bounded_write(move |store| async move {
             let mut tx = store.pool.begin().await.map_err(unavailable)?;
             sqlx::query("DELETE FROM unicorns_basket WHERE user_uuid = ? AND unicorn_uuid = ?")
                 .bind(user.to_string())
@@ -525,44 +577,48 @@ impl Carts for MySqlStore {
     ) -> Result<Merged, StoreError> {
         let incoming = incoming.to_vec();
         let key = key.map(str::to_owned);
-        self.bounded_write(|store| async move {
-            let mut tx = store.pool.begin().await.map_err(unavailable)?;
-            lock_user(&mut tx, user).await?;
-            if let Some(key) = key {
-                let now = crate::auth::now_secs();
-                sqlx::query("DELETE FROM cart_merges WHERE user_uuid = ? AND at < ?")
+        self.bounded_write(move |store| {
+            let incoming = incoming.clone();
+            let key = key.clone();
+            async move {
+                let mut tx = store.pool.begin().await.map_err(unavailable)?;
+                lock_user(&mut tx, user).await?;
+                if let Some(key) = key {
+                    let now = crate::auth::now_secs();
+                    sqlx::query("DELETE FROM cart_merges WHERE user_uuid = ? AND at < ?")
+                        .bind(user.to_string())
+                        .bind(now - MERGE_KEY_MEMORY_SECS)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(write_error)?;
+                    let recorded = sqlx::query(
+                        "INSERT INTO cart_merges (user_uuid, idempotency_key, at) VALUES (?, ?, ?)",
+                    )
                     .bind(user.to_string())
-                    .bind(now - MERGE_KEY_MEMORY_SECS)
+                    .bind(key)
+                    .bind(now)
                     .execute(&mut *tx)
                     .await
-                    .map_err(write_error)?;
-                let recorded = sqlx::query(
-                    "INSERT INTO cart_merges (user_uuid, idempotency_key, at) VALUES (?, ?, ?)",
-                )
-                .bind(user.to_string())
-                .bind(key)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(write_error);
-                match recorded {
-                    Ok(_) => {}
-                    Err(StoreError::Conflict) => {
-                        return Ok(Merged {
-                            lines: cart_lines(&mut tx, user).await?,
-                            capped: Vec::new(),
-                        });
+                    .map_err(write_error);
+                    match recorded {
+                        Ok(_) => {}
+                        Err(StoreError::Conflict) => {
+                            return Ok(Merged {
+                                lines: cart_lines(&mut tx, user).await?,
+                                capped: Vec::new(),
+                            });
+                        }
+                        Err(other) => return Err(other),
                     }
-                    Err(other) => return Err(other),
                 }
+                let existing = cart_lines(&mut tx, user).await?;
+                let merged = merge_lines(&existing, &incoming).map_err(|_| StoreError::CartFull)?;
+                for line in &merged.lines {
+                    upsert_line(&mut tx, user, line).await?;
+                }
+                commit(tx).await?;
+                Ok(merged)
             }
-            let existing = cart_lines(&mut tx, user).await?;
-            let merged = merge_lines(&existing, &incoming).map_err(|_| StoreError::CartFull)?;
-            for line in &merged.lines {
-                upsert_line(&mut tx, user, line).await?;
-            }
-            commit(tx).await?;
-            Ok(merged)
         })
         .await
     }
@@ -597,38 +653,41 @@ impl Orders for MySqlStore {
     }
 
     async fn place_order(&self, new: NewOrder) -> Result<(), StoreError> {
-        self.bounded_write(|store| async move {
-            let mut tx = store.pool.begin().await.map_err(unavailable)?;
-            lock_user(&mut tx, new.user).await?;
-            let held = cart_lines(&mut tx, new.user).await?;
-            if !same_lines(&held, &new.cart) {
-                return Err(StoreError::Stale);
-            }
-            let order = &new.order;
-            sqlx::query(
-                "INSERT INTO orders (id, user_uuid, idempotency_key, request_hash, region,
+        self.bounded_write(move |store| {
+            let new = new.clone();
+            async move {
+                let mut tx = store.pool.begin().await.map_err(unavailable)?;
+                lock_user(&mut tx, new.user).await?;
+                let held = cart_lines(&mut tx, new.user).await?;
+                if !same_lines(&held, &new.cart) {
+                    return Err(StoreError::Stale);
+                }
+                let order = &new.order;
+                sqlx::query(
+                    "INSERT INTO orders (id, user_uuid, idempotency_key, request_hash, region,
                                      created_at, total_cents, items, shipping)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(order.id.to_string())
-            .bind(new.user.to_string())
-            .bind(&new.idempotency_key)
-            .bind(&new.request_hash)
-            .bind(&order.region)
-            .bind(&order.created_at)
-            .bind(order.total_cents)
-            .bind(to_json(&order.items)?)
-            .bind(to_json(&order.shipping)?)
-            .execute(&mut *tx)
-            .await
-            .map_err(write_error)?;
-            sqlx::query("DELETE FROM unicorns_basket WHERE user_uuid = ?")
+                )
+                .bind(order.id.to_string())
                 .bind(new.user.to_string())
+                .bind(&new.idempotency_key)
+                .bind(&new.request_hash)
+                .bind(&order.region)
+                .bind(&order.created_at)
+                .bind(order.total_cents)
+                .bind(to_json(&order.items)?)
+                .bind(to_json(&order.shipping)?)
                 .execute(&mut *tx)
                 .await
                 .map_err(write_error)?;
-            // Dropping the transaction on any error above rolls it back: no partial order.
-            commit(tx).await
+                sqlx::query("DELETE FROM unicorns_basket WHERE user_uuid = ?")
+                    .bind(new.user.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(write_error)?;
+                // Dropping the transaction on any error above rolls it back: no partial order.
+                commit(tx).await
+            }
         })
         .await
     }
