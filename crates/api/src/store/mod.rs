@@ -9,6 +9,7 @@
 pub mod dynamodb;
 pub mod mysql;
 mod rows;
+mod sql;
 pub mod sqlite;
 
 use std::future::Future;
