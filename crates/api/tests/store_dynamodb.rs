@@ -22,6 +22,7 @@ use unishop_api::seed::product_uuid;
 use unishop_api::store::dynamodb::DynamoStore;
 use unishop_api::store::sqlite::SqliteStore;
 use unishop_api::store::{NewOrder, StoreError, Stores};
+use unishop_model::CartLine;
 use uuid::Uuid;
 
 use api::Api;
@@ -70,6 +71,19 @@ impl TwoRegions {
             east,
             west,
         }
+    }
+
+    /// A shopper whose cart in us-east-1 holds `line`, replicated to us-west-1. DynamoDB keeps no
+    /// reference to the account: any uuid stands for a user here.
+    async fn shopper_with(&self, line: CartLine) -> Uuid {
+        let user = Uuid::new_v4();
+        self.east_stores
+            .carts
+            .set_quantity(user, line.uuid, line.quantity)
+            .await
+            .expect("set");
+        self.replicate().await;
+        user
     }
 
     /// Replicates both ways as global tables do: per item, the write with the later `updatedAt`
@@ -152,15 +166,7 @@ async fn scan(store: &DynamoStore, table: &str) -> Vec<HashMap<String, Attribute
 async fn an_order_retried_in_the_other_region_remains_one_order() {
     let Some(url) = moto_url() else { return };
     let regions = TwoRegions::new(&url).await;
-    // DynamoDB keeps no reference to the account: any uuid stands for a user here.
-    let user = Uuid::new_v4();
-    regions
-        .east_stores
-        .carts
-        .set_quantity(user, product_uuid("UnicornFloat"), 2)
-        .await
-        .expect("set");
-    regions.replicate().await;
+    let user = regions.shopper_with(line("UnicornFloat", 2)).await;
 
     // The order is placed in us-east-1; its answer is lost, and the client retries it with the
     // same key in us-west-1 before replication: each region's conditions pass locally.
@@ -243,15 +249,7 @@ async fn an_order_retried_in_the_other_region_remains_one_order() {
 async fn a_keyed_merge_retried_in_the_other_region_applies_once() {
     let Some(url) = moto_url() else { return };
     let regions = TwoRegions::new(&url).await;
-    // DynamoDB keeps no reference to the account: any uuid stands for a user here.
-    let user = Uuid::new_v4();
-    regions
-        .east_stores
-        .carts
-        .set_quantity(user, product_uuid("UnicornPink"), 1)
-        .await
-        .expect("set");
-    regions.replicate().await;
+    let user = regions.shopper_with(line("UnicornPink", 1)).await;
 
     let guest = [line("UnicornPink", 2), line("UnicornCool", 1)];
     let merged = vec![line("UnicornPink", 3), line("UnicornCool", 1)];

@@ -228,7 +228,8 @@ async fn a_write_chosen_as_a_deadlock_victim_is_run_again() {
                 write.await
             );
         }
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        // InnoDB refreshes the table of transactions only when it was not read for 100 ms.
+        tokio::time::sleep(Duration::from_millis(150)).await;
     }
     // Asking for the user's row closes the cycle: a deadlock, and the store's write is the victim.
     sqlx::query("SELECT uuid FROM unicorn_user WHERE uuid = ? FOR UPDATE")

@@ -37,7 +37,6 @@ use super::{
     to_completion, Carts, Catalogue, Credentials, NewOrder, NewUser, Orders, StoreError,
     StoredOrder, Stores, Users,
 };
-use crate::seed::CATALOGUE;
 
 sql_statements! {
     database: sqlx::MySql,
@@ -46,6 +45,10 @@ sql_statements! {
     line_order: "id",
     order_order: "seq",
     set_quantity_on_duplicate: "ON DUPLICATE KEY UPDATE quantity = VALUES(quantity)",
+    update_product_on_duplicate: "ON DUPLICATE KEY UPDATE slug = VALUES(slug), name = VALUES(name),
+        description = VALUES(description), price_cents = VALUES(price_cents),
+        image = VALUES(image), image_alt = VALUES(image_alt), category = VALUES(category),
+        position = VALUES(position)",
 }
 
 /// How long one store call may take, waiting for a connection included, before the store
@@ -274,32 +277,7 @@ impl MySqlStore {
     }
 
     async fn seed(&self) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
-        for (position, seed) in CATALOGUE.iter().enumerate() {
-            let product = seed.to_product();
-            sqlx::query(
-                "INSERT INTO unicorns
-                   (uuid, slug, name, description, price_cents, image, image_alt, category, position)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON DUPLICATE KEY UPDATE slug = VALUES(slug), name = VALUES(name),
-                   description = VALUES(description), price_cents = VALUES(price_cents),
-                   image = VALUES(image), image_alt = VALUES(image_alt),
-                   category = VALUES(category), position = VALUES(position)",
-            )
-            .bind(product.uuid.to_string())
-            .bind(seed.legacy_name)
-            .bind(&product.name)
-            .bind(&product.description)
-            .bind(seed.price_cents)
-            .bind(&product.image)
-            .bind(&product.image_alt)
-            .bind(&product.category)
-            .bind(position as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-        }
-        tx.commit().await.map_err(unavailable)
+        statements::seed(&self.pool).await
     }
 }
 

@@ -8,7 +8,7 @@
 //! `for<'r> OrderRow: FromRow<'r, DB::Row>`, `IntoArguments`, `Executor` for the connection),
 //! which Rust does not let a trait bundle; the macro keeps each copy ordinary, fully checked sqlx
 //! code. What differs between the dialects is passed in: the column that keeps insertion order,
-//! and the upsert clause.
+//! and the upsert clauses.
 
 /// Defines `mod statements` for one SQL backend; name the types by full paths (the module does
 /// not see the caller's imports).
@@ -19,7 +19,8 @@ macro_rules! sql_statements {
         connection: $conn:ty,
         line_order: $line_order:literal,
         order_order: $order_order:literal,
-        set_quantity_on_duplicate: $set_quantity:literal $(,)?
+        set_quantity_on_duplicate: $set_quantity:literal,
+        update_product_on_duplicate: $update_product:literal $(,)?
     ) => {
         /// The statements both SQL stores share (see `store/sql.rs`), on this backend's types.
         mod statements {
@@ -31,6 +32,7 @@ macro_rules! sql_statements {
                 CredentialsRow, LineRow, OrderRow, ProductRow, UserRow, CREDENTIALS_COLUMNS,
                 ORDER_COLUMNS, PRODUCT_COLUMNS, USER_COLUMNS,
             };
+            use $crate::seed::CATALOGUE;
             use $crate::store::{
                 check_write_deadline, Credentials, NewOrder, NewUser, StoreError, StoredOrder,
                 MERGE_KEY_MEMORY_SECS,
@@ -38,6 +40,33 @@ macro_rules! sql_statements {
 
             /// How long a failed login is remembered at most.
             const FAILURE_MEMORY_SECS: i64 = 24 * 60 * 60;
+
+            /// Makes sure the seed catalogue is present and current.
+            pub async fn seed(pool: &$pool) -> Result<(), StoreError> {
+                let mut tx = pool.begin().await.map_err(unavailable)?;
+                for (position, seed) in CATALOGUE.iter().enumerate() {
+                    let product = seed.to_product();
+                    sqlx::query(concat!(
+                        "INSERT INTO unicorns (uuid, slug, name, description, price_cents, image,
+                                               image_alt, category, position)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ",
+                        $update_product
+                    ))
+                    .bind(product.uuid.to_string())
+                    .bind(seed.legacy_name)
+                    .bind(&product.name)
+                    .bind(&product.description)
+                    .bind(seed.price_cents)
+                    .bind(&product.image)
+                    .bind(&product.image_alt)
+                    .bind(&product.category)
+                    .bind(position as i64)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                }
+                tx.commit().await.map_err(unavailable)
+            }
 
             pub async fn products(pool: &$pool) -> Result<Vec<Product>, StoreError> {
                 let rows: Vec<ProductRow> = sqlx::query_as(&format!(

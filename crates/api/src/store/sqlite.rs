@@ -22,7 +22,6 @@ use super::{
     to_completion, Carts, Catalogue, Credentials, NewOrder, NewUser, Orders, StoreError,
     StoredOrder, Stores, Users,
 };
-use crate::seed::CATALOGUE;
 
 sql_statements! {
     database: sqlx::Sqlite,
@@ -32,6 +31,10 @@ sql_statements! {
     order_order: "rowid",
     set_quantity_on_duplicate:
         "ON CONFLICT (user_uuid, unicorn_uuid) DO UPDATE SET quantity = excluded.quantity",
+    update_product_on_duplicate: "ON CONFLICT (uuid) DO UPDATE SET slug = excluded.slug,
+        name = excluded.name, description = excluded.description,
+        price_cents = excluded.price_cents, image = excluded.image, image_alt = excluded.image_alt,
+        category = excluded.category, position = excluded.position",
 }
 
 /// How long a request waits for a connection or a lock before the store reports itself
@@ -148,32 +151,7 @@ impl SqliteStore {
     }
 
     async fn seed(&self) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
-        for (position, seed) in CATALOGUE.iter().enumerate() {
-            let product = seed.to_product();
-            sqlx::query(
-                "INSERT INTO unicorns
-                   (uuid, slug, name, description, price_cents, image, image_alt, category, position)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (uuid) DO UPDATE SET slug = excluded.slug, name = excluded.name,
-                   description = excluded.description, price_cents = excluded.price_cents,
-                   image = excluded.image, image_alt = excluded.image_alt,
-                   category = excluded.category, position = excluded.position",
-            )
-            .bind(product.uuid.to_string())
-            .bind(seed.legacy_name)
-            .bind(&product.name)
-            .bind(&product.description)
-            .bind(seed.price_cents)
-            .bind(&product.image)
-            .bind(&product.image_alt)
-            .bind(&product.category)
-            .bind(position as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-        }
-        tx.commit().await.map_err(unavailable)
+        statements::seed(&self.pool).await
     }
 }
 
