@@ -190,6 +190,9 @@ fn smoke(zip: &Path) -> Result<(), String> {
             .args(["lambda", "watch", "--only-lambda-apis", "--ignore-changes"])
             .args(["--invoke-address", "127.0.0.1", "--invoke-port"])
             .arg(port.to_string())
+            // It reads the workspace's metadata even when it builds nothing.
+            .arg("--manifest-path")
+            .arg(repo_root().join("Cargo.toml"))
             .current_dir(&unpacked)
             .stdout(log(&emulator_log)?)
             .stderr(log(&folder.0.join("emulator.err"))?),
