@@ -310,7 +310,7 @@ impl Users for MySqlStore {
         self.bounded_write(move |store| {
             let user = user.clone();
             async move {
-                let mut tx = store.pool.begin().await.map_err(unavailable)?;
+                let mut tx = store.pool.begin().await.map_err(query_error)?;
                 let created = statements::insert_user(&mut tx, user).await?;
                 statements::commit(tx).await?;
                 Ok(created)
@@ -338,7 +338,7 @@ impl Users for MySqlStore {
         self.bounded_write(move |store| {
             let email = email.clone();
             async move {
-                let mut tx = store.pool.begin().await.map_err(unavailable)?;
+                let mut tx = store.pool.begin().await.map_err(query_error)?;
                 statements::record_login_failure(&mut tx, &email, at).await?;
                 statements::commit(tx).await
             }
@@ -351,7 +351,7 @@ impl Users for MySqlStore {
         self.bounded_write(move |store| {
             let email = email.clone();
             async move {
-                let mut tx = store.pool.begin().await.map_err(unavailable)?;
+                let mut tx = store.pool.begin().await.map_err(query_error)?;
                 statements::clear_login_failures(&mut tx, &email).await?;
                 statements::commit(tx).await
             }
@@ -370,7 +370,7 @@ impl MySqlStore {
         keep_quantity: bool,
     ) -> Result<(), StoreError> {
         self.bounded_write(move |store| async move {
-            let mut tx = store.pool.begin().await.map_err(unavailable)?;
+            let mut tx = store.pool.begin().await.map_err(query_error)?;
             lock_user(&mut tx, user).await?;
             let lines = statements::cart_lines(&mut tx, user).await?;
             let present = lines.iter().any(|l| l.uuid == line.uuid);
@@ -420,7 +420,7 @@ impl Carts for MySqlStore {
 
     async fn remove_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
         self.bounded_write(move |store| async move {
-            let mut tx = store.pool.begin().await.map_err(unavailable)?;
+            let mut tx = store.pool.begin().await.map_err(query_error)?;
             statements::remove_line(&mut tx, user, product).await?;
             statements::commit(tx).await
         })
@@ -439,7 +439,7 @@ impl Carts for MySqlStore {
             let incoming = incoming.clone();
             let key = key.clone();
             async move {
-                let mut tx = store.pool.begin().await.map_err(unavailable)?;
+                let mut tx = store.pool.begin().await.map_err(query_error)?;
                 lock_user(&mut tx, user).await?;
                 let merged = statements::merge(&mut tx, user, &incoming, key.as_deref()).await?;
                 statements::commit(tx).await?;
@@ -465,7 +465,7 @@ impl Orders for MySqlStore {
         self.bounded_write(move |store| {
             let new = new.clone();
             async move {
-                let mut tx = store.pool.begin().await.map_err(unavailable)?;
+                let mut tx = store.pool.begin().await.map_err(query_error)?;
                 lock_user(&mut tx, new.user).await?;
                 statements::place_order(&mut tx, &new).await?;
                 statements::commit(tx).await

@@ -206,7 +206,7 @@ macro_rules! sql_statements {
             /// transaction rolls it back).
             pub async fn commit(tx: sqlx::Transaction<'static, $db>) -> Result<(), StoreError> {
                 check_write_deadline()?;
-                tx.commit().await.map_err(unavailable)
+                tx.commit().await.map_err(query_error)
             }
 
             /// Creates the account with a fresh uuid.
