@@ -256,3 +256,86 @@ async fn a_write_chosen_as_a_deadlock_victim_is_run_again() {
         vec![conformance::line("UnicornFloat", 5)]
     );
 }
+
+/// One shopper's open cart write does not hold up another's, even where an order just emptied
+/// both carts (InnoDB keeps the deleted lines until purge, here held back by an open snapshot,
+/// and a duplicate check over a unique secondary index would lock them together with the gap up
+/// to the next shopper's lines).
+#[tokio::test]
+async fn an_open_cart_write_does_not_hold_up_another_shoppers() {
+    let Some((url, store)) = migrated_store("independent").await else {
+        return;
+    };
+    let stores = store.into_stores();
+    let mut shoppers = [
+        conformance::new_user(&stores).await,
+        conformance::new_user(&stores).await,
+    ];
+    shoppers.sort_by_key(|u| u.to_string());
+    let [first, second] = shoppers;
+    let float = conformance::line("UnicornFloat", 1);
+
+    let mut snapshot = MySqlConnection::connect(&url).await.expect("connects");
+    sqlx::query("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        .execute(&mut snapshot)
+        .await
+        .expect("holds back purge");
+    for (n, user) in shoppers.into_iter().enumerate() {
+        stores
+            .carts
+            .set_quantity(user, float.uuid, 1)
+            .await
+            .expect("adds");
+        stores
+            .orders
+            .place_order(NewOrder {
+                user,
+                idempotency_key: format!("empty-{n}"),
+                request_hash: "hash".into(),
+                order: conformance::order_for(&[float], "us-east-1"),
+                cart: vec![float],
+            })
+            .await
+            .expect("orders");
+    }
+
+    // The first shopper's write, as the store makes it, left open.
+    let mut open = MySqlConnection::connect(&url).await.expect("connects");
+    sqlx::query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .execute(&mut open)
+        .await
+        .expect("sets");
+    sqlx::query("BEGIN")
+        .execute(&mut open)
+        .await
+        .expect("begins");
+    sqlx::query("SELECT uuid FROM unicorn_user WHERE uuid = ? FOR UPDATE")
+        .bind(first.to_string())
+        .execute(&mut open)
+        .await
+        .expect("locks the first shopper");
+    sqlx::query(
+        "INSERT INTO unicorns_basket (user_uuid, unicorn_uuid, quantity) VALUES (?, ?, 1)
+         ON DUPLICATE KEY UPDATE quantity = VALUES(quantity)",
+    )
+    .bind(first.to_string())
+    .bind(float.uuid.to_string())
+    .execute(&mut open)
+    .await
+    .expect("adds the first shopper's line");
+
+    stores
+        .carts
+        .set_quantity(second, float.uuid, 2)
+        .await
+        .expect("the second shopper's write goes through");
+    sqlx::query("COMMIT")
+        .execute(&mut open)
+        .await
+        .expect("commits");
+    assert_eq!(stores.carts.cart(first).await.expect("reads"), vec![float]);
+    assert_eq!(
+        stores.carts.cart(second).await.expect("reads"),
+        vec![conformance::line("UnicornFloat", 2)]
+    );
+}
