@@ -415,6 +415,9 @@ impl BenchStore {
 
 /// `cargo xtask bench api`: the release API against the static ceiling, one line per scenario.
 pub fn bench_api(repo_root: &Path, store: BenchStore) -> Result<(), String> {
+    // Two cargo calls: in one, cargo would unify the features of the example's dev-dependencies
+    // (reqwest and the rest) into the API's dependencies, and the benchmark would measure a
+    // binary other than the one that ships.
     run(Command::new("cargo")
         .args([
             "build",
@@ -422,6 +425,14 @@ pub fn bench_api(repo_root: &Path, store: BenchStore) -> Result<(), String> {
             "-p",
             "unishop-api",
             "--bin",
+            "unishop-api",
+        ])
+        .current_dir(repo_root))?;
+    run(Command::new("cargo")
+        .args([
+            "build",
+            "--release",
+            "-p",
             "unishop-api",
             "--example",
             "static_ceiling",

@@ -2,6 +2,8 @@
 //! problem document within 2 s (a client's patience before it tries the standby), nothing is half
 //! written, and the service resumes by itself when the database is back.
 
+#[path = "support/api.rs"]
+mod api;
 #[path = "support/mariadb.rs"]
 mod mariadb;
 
@@ -9,21 +11,14 @@ use std::time::Duration;
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
-use unishop_api::auth::TokenKey;
+
+use api::Api;
 use unishop_api::seed::product_uuid;
 use unishop_api::store::mysql::{MySqlSettings, MySqlStore};
-use unishop_api::{router, AppState};
-use unishop_model::{Cart, Order, Problem, Session};
+use unishop_model::{Cart, Order, Problem};
 
 /// How long a shopper's client waits for a region before it tries the other.
 const CLIENT_PATIENCE: Duration = Duration::from_secs(2);
-
-struct Api {
-    base: String,
-    client: Client,
-    token: String,
-}
 
 impl Api {
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
@@ -69,38 +64,11 @@ async fn a_dead_database_answers_503_fast_and_the_api_recovers_by_itself() {
     let url = server.fresh_database("faults").await;
     let store = MySqlStore::connect(&MySqlSettings::new(&url)).expect("valid URL");
     store.migrate().await.expect("migrates");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let tokens = TokenKey::new("fault-key-fault-key-fault-key-fault").expect("key");
-    let app = router(AppState::new("us-east-1", store.into_stores(), tokens));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
     let client = Client::builder()
         .timeout(CLIENT_PATIENCE)
         .build()
         .expect("client");
-    let signup = json!({"email": "fault@example.com", "password": "correct horse battery"});
-    let created = client
-        .post(format!("{base}/user"))
-        .json(&signup)
-        .send()
-        .await
-        .expect("signs up");
-    assert_eq!(created.status(), StatusCode::CREATED);
-    let session: Session = client
-        .post(format!("{base}/user/login"))
-        .json(&signup)
-        .send()
-        .await
-        .expect("logs in")
-        .json()
-        .await
-        .expect("session");
-    let api = Api {
-        base,
-        client,
-        token: session.token,
-    };
+    let api = api::serve_signed_in(store.into_stores(), client).await;
     let float = product_uuid("UnicornFloat");
     let line = format!("/cart/items/{float}");
     let set = api

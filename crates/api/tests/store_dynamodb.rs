@@ -6,6 +6,8 @@
 //! without it; `cargo xtask test` starts moto_server and sets it. Each test makes its own tables,
 //! so tests share the server without meeting.
 
+#[path = "support/api.rs"]
+mod api;
 mod conformance;
 #[path = "support/moto.rs"]
 mod moto;
@@ -16,15 +18,15 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use unishop_api::auth::TokenKey;
 use unishop_api::seed::product_uuid;
 use unishop_api::store::dynamodb::DynamoStore;
 use unishop_api::store::sqlite::SqliteStore;
 use unishop_api::store::{NewOrder, StoreError, Stores};
-use unishop_api::{router, AppState};
-use unishop_model::{CartItem, CartLine, Order, ShippingAddress};
+use unishop_model::CartLine;
 use uuid::Uuid;
 
+use api::Api;
+use conformance::{line, order_for};
 use moto::{fresh_tables, moto_url, OwnMoto};
 
 /// SQLite for catalogue and users, `dynamo` for carts and orders.
@@ -33,13 +35,6 @@ async fn stores_on(dynamo: DynamoStore) -> Stores {
         .await
         .expect("in-memory store opens");
     dynamo.serve_carts_and_orders(sql.into_stores())
-}
-
-fn line(name: &str, quantity: u32) -> CartLine {
-    CartLine {
-        uuid: product_uuid(name),
-        quantity,
-    }
 }
 
 #[tokio::test]
@@ -76,6 +71,19 @@ impl TwoRegions {
             east,
             west,
         }
+    }
+
+    /// A shopper whose cart in us-east-1 holds `line`, replicated to us-west-1. DynamoDB keeps no
+    /// reference to the account: any uuid stands for a user here.
+    async fn shopper_with(&self, line: CartLine) -> Uuid {
+        let user = Uuid::new_v4();
+        self.east_stores
+            .carts
+            .set_quantity(user, line.uuid, line.quantity)
+            .await
+            .expect("set");
+        self.replicate().await;
+        user
     }
 
     /// Replicates both ways as global tables do: per item, the write with the later `updatedAt`
@@ -154,43 +162,11 @@ async fn scan(store: &DynamoStore, table: &str) -> Vec<HashMap<String, Attribute
     }
 }
 
-/// An order of `lines` as the API would price it in `region` (a fresh id per attempt, as each
-/// region's API makes its own).
-fn order_for(lines: &[CartLine], region: &str) -> Order {
-    let items: Vec<CartItem> = lines
-        .iter()
-        .map(|l| CartItem::new(l.uuid, "product".into(), 100, l.quantity))
-        .collect();
-    Order {
-        id: Uuid::new_v4(),
-        total_cents: unishop_model::cart_total(&items),
-        items,
-        created_at: "2025-01-01T00:00:00.000Z".into(),
-        region: region.into(),
-        shipping: ShippingAddress {
-            name: "Ada".into(),
-            line1: "1 Street".into(),
-            line2: None,
-            city: "London".into(),
-            postal_code: "N1".into(),
-            country: "GB".into(),
-        },
-    }
-}
-
 #[tokio::test]
 async fn an_order_retried_in_the_other_region_remains_one_order() {
     let Some(url) = moto_url() else { return };
     let regions = TwoRegions::new(&url).await;
-    // DynamoDB keeps no reference to the account: any uuid stands for a user here.
-    let user = Uuid::new_v4();
-    regions
-        .east_stores
-        .carts
-        .set_quantity(user, product_uuid("UnicornFloat"), 2)
-        .await
-        .expect("set");
-    regions.replicate().await;
+    let user = regions.shopper_with(line("UnicornFloat", 2)).await;
 
     // The order is placed in us-east-1; its answer is lost, and the client retries it with the
     // same key in us-west-1 before replication: each region's conditions pass locally.
@@ -273,15 +249,7 @@ async fn an_order_retried_in_the_other_region_remains_one_order() {
 async fn a_keyed_merge_retried_in_the_other_region_applies_once() {
     let Some(url) = moto_url() else { return };
     let regions = TwoRegions::new(&url).await;
-    // DynamoDB keeps no reference to the account: any uuid stands for a user here.
-    let user = Uuid::new_v4();
-    regions
-        .east_stores
-        .carts
-        .set_quantity(user, product_uuid("UnicornPink"), 1)
-        .await
-        .expect("set");
-    regions.replicate().await;
+    let user = regions.shopper_with(line("UnicornPink", 1)).await;
 
     let guest = [line("UnicornPink", 2), line("UnicornCool", 1)];
     let merged = vec![line("UnicornPink", 3), line("UnicornCool", 1)];
@@ -332,12 +300,6 @@ async fn a_keyed_merge_retried_in_the_other_region_applies_once() {
 // ------------------------------------------------------------------------------------------------
 // A stopped DynamoDB, seen through the HTTP layer.
 
-struct Api {
-    base: String,
-    client: reqwest::Client,
-    token: String,
-}
-
 impl Api {
     async fn send(
         &self,
@@ -372,37 +334,7 @@ async fn a_stopped_dynamodb_gives_503_changes_nothing_and_service_resumes() {
     let moto = OwnMoto::start();
     let dynamo = fresh_tables(&moto.url, "us-east-1").await;
     let stores = stores_on(dynamo).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binds loopback");
-    let address = listener.local_addr().expect("address");
-    let tokens = TokenKey::new("test-key-test-key-test-key-test-key").expect("key");
-    let app = router(AppState::new("us-east-1", stores, tokens));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let client = reqwest::Client::new();
-    let base = format!("http://{address}");
-    let credentials = json!({"email": "fault@example.com", "password": "correct horse battery"});
-    let signed_up = client
-        .post(format!("{base}/user"))
-        .json(&credentials)
-        .send()
-        .await
-        .expect("answered");
-    assert_eq!(signed_up.status(), StatusCode::CREATED);
-    let session: Value = client
-        .post(format!("{base}/user/login"))
-        .json(&credentials)
-        .send()
-        .await
-        .expect("answered")
-        .json()
-        .await
-        .expect("session");
-    let api = Api {
-        base,
-        client,
-        token: session["token"].as_str().expect("token").to_owned(),
-    };
+    let api = api::serve_signed_in(stores, reqwest::Client::new()).await;
     let float = product_uuid("UnicornFloat");
     let (status, _) = api
         .send(

@@ -79,6 +79,7 @@ impl Error {
                 StatusCode::CONFLICT
             }
             Error::Store(StoreError::Unavailable(_))
+            | Error::Store(StoreError::Contended(_))
             | Error::Store(StoreError::DeadlinePassed)
             | Error::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -99,7 +100,7 @@ impl Error {
             Error::Store(StoreError::Stale) => {
                 "the data changed while the request was handled; try again".to_owned()
             }
-            Error::Store(StoreError::Unavailable(_)) => {
+            Error::Store(StoreError::Unavailable(_)) | Error::Store(StoreError::Contended(_)) => {
                 "the database is unavailable; try again in a moment".to_owned()
             }
             Error::Store(StoreError::DeadlinePassed) => {

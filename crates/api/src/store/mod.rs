@@ -9,6 +9,7 @@
 pub mod dynamodb;
 pub mod mysql;
 mod rows;
+mod sql;
 pub mod sqlite;
 
 use std::future::Future;
@@ -38,6 +39,11 @@ pub enum StoreError {
     /// The database could not be reached, failed or took too long; the request may succeed later.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// The database gave this write up to break a deadlock or a lock wait; running it again may
+    /// succeed. The MySQL store runs it again itself within its wait limit, so a caller sees this
+    /// only when that did not help either (then it is a 503 like [`StoreError::Unavailable`]).
+    #[error("the database gave the write up under lock contention: {0}")]
+    Contended(String),
     /// The write's deadline passed before it could commit: its caller has stopped waiting (and
     /// may have sent it elsewhere), so it was not applied.
     #[error("the write's deadline passed before it could commit")]

@@ -9,7 +9,12 @@
 //! (`innodb_lock_wait_timeout`), so a request cut off mid-transaction cannot hold a cart locked.
 //!
 //! Read-then-write operations lock the user's row first (`SELECT … FOR UPDATE`), which puts every
-//! change to one user's cart and orders in one line, whichever API instance makes it.
+//! change to one user's cart and orders in one line, whichever API instance makes it. Different
+//! users' writes share no lock: sessions are READ COMMITTED (no gap locks on reads), and a cart
+//! line is keyed by its clustered index (migration 0002), whose duplicate check locks one record
+//! where a unique secondary index took next-key locks reaching into the next user's lines. Should
+//! the server still give a write up to break a deadlock or a lock wait (errors 1213, 1205), the
+//! whole transaction is run again within the wait limit (see `bounded_write`).
 //!
 //! Migrations are not applied on start (a Lambda in the standby region reaches the database through
 //! write forwarding, which does not forward DDL): `unishop-api migrate` applies them and seeds the
@@ -22,19 +27,29 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlSslMode};
-use sqlx::{MySql, MySqlConnection, MySqlPool, Transaction};
-use unishop_model::{merge_lines, CartLine, Merged, Order, Product, User, MAX_CART_LINES};
+use sqlx::{MySqlConnection, MySqlPool};
+use unishop_model::{CartLine, Merged, Order, Product, User, MAX_CART_LINES};
 use uuid::Uuid;
 
-use super::rows::{
-    into_lines, same_lines, to_json, unavailable, write_error, CredentialsRow, LineRow, OrderRow,
-    ProductRow, UserRow, CREDENTIALS_COLUMNS, ORDER_COLUMNS, PRODUCT_COLUMNS, USER_COLUMNS,
-};
+use super::rows::{query_error, unavailable};
+use super::sql::sql_statements;
 use super::{
-    check_write_deadline, to_completion, Carts, Catalogue, Credentials, NewOrder, NewUser, Orders,
-    StoreError, StoredOrder, Stores, Users, MERGE_KEY_MEMORY_SECS,
+    to_completion, Carts, Catalogue, Credentials, NewOrder, NewUser, Orders, StoreError,
+    StoredOrder, Stores, Users,
 };
-use crate::seed::CATALOGUE;
+
+sql_statements! {
+    database: sqlx::MySql,
+    pool: sqlx::MySqlPool,
+    connection: sqlx::MySqlConnection,
+    line_order: "id",
+    order_order: "seq",
+    set_quantity_on_duplicate: "ON DUPLICATE KEY UPDATE quantity = VALUES(quantity)",
+    update_product_on_duplicate: "ON DUPLICATE KEY UPDATE slug = VALUES(slug), name = VALUES(name),
+        description = VALUES(description), price_cents = VALUES(price_cents),
+        image = VALUES(image), image_alt = VALUES(image_alt), category = VALUES(category),
+        position = VALUES(position)",
+}
 
 /// How long one store call may take, waiting for a connection included, before the store
 /// reports itself unavailable: a dead database costs a request about this long (sqlx retries a
@@ -42,8 +57,20 @@ use crate::seed::CATALOGUE;
 pub const WAIT_LIMIT: Duration = Duration::from_secs(1);
 /// How long a statement waits for a row lock on the server, in seconds.
 const LOCK_WAIT_SECS: u32 = 1;
-/// How long a failed login is remembered at most.
-const FAILURE_MEMORY_SECS: i64 = 24 * 60 * 60;
+/// How many times a write given up under lock contention is run at most.
+const WRITE_ATTEMPTS: u32 = 5;
+
+/// The pause before running a write again: 2, 4, 8, 16 ms for attempts 1 to 4, each with up to as
+/// much again at random, so that the writers that deadlocked do not meet again in step.
+fn retry_pause(attempt: u32) -> Duration {
+    let base_ms = 1u64 << attempt.min(5);
+    let mut random = [0u8; 1];
+    let jitter_ms = match getrandom::getrandom(&mut random) {
+        Ok(()) => u64::from(random[0]) % (base_ms + 1),
+        Err(_) => base_ms / 2,
+    };
+    Duration::from_millis(base_ms + jitter_ms)
+}
 
 /// Aurora's `aurora_replica_read_consistency`, which write forwarding in the standby region
 /// requires: how fresh a forwarded session's reads are.
@@ -212,47 +239,45 @@ impl MySqlStore {
     }
 
     /// Runs one write within the wait limit on a task of its own, so that it commits or rolls
-    /// back even when the request is dropped (see [`to_completion`]).
+    /// back even when the request is dropped (see [`to_completion`]). A transaction the server
+    /// gives up to break a deadlock or a lock wait ([`StoreError::Contended`]) is run again from
+    /// the start after a short jittered pause, up to [`WRITE_ATTEMPTS`] times, all inside the
+    /// wait limit; the commit still checks the request's write deadline.
     async fn bounded_write<T, W>(
         &self,
-        write: impl FnOnce(MySqlStore) -> W,
+        write: impl Fn(MySqlStore) -> W + Send + Sync + 'static,
     ) -> Result<T, StoreError>
     where
         T: Send + 'static,
         W: Future<Output = Result<T, StoreError>> + Send + 'static,
     {
         let store = self.clone();
-        let write = write(self.clone());
-        to_completion(async move { store.bounded(write).await }).await
+        to_completion(async move {
+            store
+                .bounded(async {
+                    let mut attempt = 1;
+                    loop {
+                        match write(store.clone()).await {
+                            Err(StoreError::Contended(reason)) if attempt < WRITE_ATTEMPTS => {
+                                tracing::warn!(attempt, %reason, "running a MySQL write again");
+                                tokio::time::sleep(retry_pause(attempt)).await;
+                                attempt += 1;
+                            }
+                            Err(StoreError::Contended(reason)) => {
+                                tracing::error!(attempt, %reason, "a MySQL write gave up");
+                                return Err(StoreError::Contended(reason));
+                            }
+                            done => return done,
+                        }
+                    }
+                })
+                .await
+        })
+        .await
     }
 
     async fn seed(&self) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
-        for (position, seed) in CATALOGUE.iter().enumerate() {
-            let product = seed.to_product();
-            sqlx::query(
-                "INSERT INTO unicorns
-                   (uuid, slug, name, description, price_cents, image, image_alt, category, position)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON DUPLICATE KEY UPDATE slug = VALUES(slug), name = VALUES(name),
-                   description = VALUES(description), price_cents = VALUES(price_cents),
-                   image = VALUES(image), image_alt = VALUES(image_alt),
-                   category = VALUES(category), position = VALUES(position)",
-            )
-            .bind(product.uuid.to_string())
-            .bind(seed.legacy_name)
-            .bind(&product.name)
-            .bind(&product.description)
-            .bind(seed.price_cents)
-            .bind(&product.image)
-            .bind(&product.image_alt)
-            .bind(&product.category)
-            .bind(position as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-        }
-        tx.commit().await.map_err(unavailable)
+        statements::seed(&self.pool).await
     }
 }
 
@@ -264,182 +289,72 @@ async fn lock_user(conn: &mut MySqlConnection, user: Uuid) -> Result<(), StoreEr
             .bind(user.to_string())
             .fetch_optional(&mut *conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(query_error)?;
     found.map(|_| ()).ok_or(StoreError::MissingReference)
-}
-
-/// The user's cart lines, oldest first.
-async fn cart_lines(conn: &mut MySqlConnection, user: Uuid) -> Result<Vec<CartLine>, StoreError> {
-    let rows: Vec<LineRow> = sqlx::query_as(
-        "SELECT unicorn_uuid, quantity FROM unicorns_basket WHERE user_uuid = ? ORDER BY id",
-    )
-    .bind(user.to_string())
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(unavailable)?;
-    into_lines(rows)
-}
-
-/// Commits unless the request's write deadline has passed (then dropping the transaction rolls
-/// it back).
-async fn commit(tx: Transaction<'static, MySql>) -> Result<(), StoreError> {
-    check_write_deadline()?;
-    tx.commit().await.map_err(unavailable)
-}
-
-/// Sets a line's quantity (adding it when missing) inside a transaction that locked the user.
-async fn upsert_line(
-    conn: &mut MySqlConnection,
-    user: Uuid,
-    line: &CartLine,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO unicorns_basket (user_uuid, unicorn_uuid, quantity) VALUES (?, ?, ?)
-         ON DUPLICATE KEY UPDATE quantity = VALUES(quantity)",
-    )
-    .bind(user.to_string())
-    .bind(line.uuid.to_string())
-    .bind(i64::from(line.quantity))
-    .execute(&mut *conn)
-    .await
-    .map_err(write_error)?;
-    Ok(())
 }
 
 #[async_trait]
 impl Catalogue for MySqlStore {
     async fn products(&self) -> Result<Vec<Product>, StoreError> {
-        self.bounded(async {
-            let rows: Vec<ProductRow> = sqlx::query_as(&format!(
-                "SELECT {PRODUCT_COLUMNS} FROM unicorns ORDER BY position"
-            ))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
-            rows.into_iter().map(ProductRow::into_product).collect()
-        })
-        .await
+        self.bounded(statements::products(&self.pool)).await
     }
 
     async fn product(&self, uuid: Uuid) -> Result<Option<Product>, StoreError> {
-        self.bounded(async {
-            let row: Option<ProductRow> = sqlx::query_as(&format!(
-                "SELECT {PRODUCT_COLUMNS} FROM unicorns WHERE uuid = ?"
-            ))
-            .bind(uuid.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
-            row.map(ProductRow::into_product).transpose()
-        })
-        .await
+        self.bounded(statements::product(&self.pool, uuid)).await
     }
 }
 
 #[async_trait]
 impl Users for MySqlStore {
     async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
-        self.bounded_write(|store| async move {
-            let mut tx = store.pool.begin().await.map_err(unavailable)?;
-            let created = User {
-                uuid: Uuid::new_v4(),
-                email: user.email,
-                first_name: user.first_name,
-                last_name: user.last_name,
-            };
-            sqlx::query(
-                "INSERT INTO unicorn_user
-                   (uuid, email, first_name, last_name, password_hash, signup_key)
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(created.uuid.to_string())
-            .bind(&created.email)
-            .bind(&created.first_name)
-            .bind(&created.last_name)
-            .bind(&user.password_hash)
-            .bind(&user.signup_key)
-            .execute(&mut *tx)
-            .await
-            .map_err(write_error)?;
-            commit(tx).await?;
-            Ok(created)
+        self.bounded_write(move |store| {
+            let user = user.clone();
+            async move {
+                let mut tx = store.pool.begin().await.map_err(query_error)?;
+                let created = statements::insert_user(&mut tx, user).await?;
+                statements::commit(tx).await?;
+                Ok(created)
+            }
         })
         .await
     }
 
     async fn user(&self, uuid: Uuid) -> Result<Option<User>, StoreError> {
-        self.bounded(async {
-            let row: Option<UserRow> = sqlx::query_as(&format!(
-                "SELECT {USER_COLUMNS} FROM unicorn_user WHERE uuid = ?"
-            ))
-            .bind(uuid.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
-            row.map(UserRow::into_user).transpose()
-        })
-        .await
+        self.bounded(statements::user(&self.pool, uuid)).await
     }
 
     async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
-        self.bounded(async {
-            let row: Option<CredentialsRow> = sqlx::query_as(&format!(
-                "SELECT {CREDENTIALS_COLUMNS} FROM unicorn_user WHERE email = ?"
-            ))
-            .bind(email)
-            .fetch_optional(&self.pool)
+        self.bounded(statements::credentials(&self.pool, email))
             .await
-            .map_err(unavailable)?;
-            row.map(CredentialsRow::into_credentials).transpose()
-        })
-        .await
     }
 
     async fn login_failures_since(&self, email: &str, since: i64) -> Result<Vec<i64>, StoreError> {
-        self.bounded(async {
-            sqlx::query_scalar(
-                "SELECT at FROM login_failures WHERE email = ? AND at >= ? ORDER BY at",
-            )
-            .bind(email)
-            .bind(since)
-            .fetch_all(&self.pool)
+        self.bounded(statements::login_failures_since(&self.pool, email, since))
             .await
-            .map_err(unavailable)
-        })
-        .await
     }
 
     async fn record_login_failure(&self, email: &str, at: i64) -> Result<(), StoreError> {
         let email = email.to_owned();
-        self.bounded_write(|store| async move {
-            let mut tx = store.pool.begin().await.map_err(unavailable)?;
-            sqlx::query("DELETE FROM login_failures WHERE email = ? AND at < ?")
-                .bind(&email)
-                .bind(at.saturating_sub(FAILURE_MEMORY_SECS))
-                .execute(&mut *tx)
-                .await
-                .map_err(write_error)?;
-            sqlx::query("INSERT INTO login_failures (email, at) VALUES (?, ?)")
-                .bind(&email)
-                .bind(at)
-                .execute(&mut *tx)
-                .await
-                .map_err(write_error)?;
-            commit(tx).await
+        self.bounded_write(move |store| {
+            let email = email.clone();
+            async move {
+                let mut tx = store.pool.begin().await.map_err(query_error)?;
+                statements::record_login_failure(&mut tx, &email, at).await?;
+                statements::commit(tx).await
+            }
         })
         .await
     }
 
     async fn clear_login_failures(&self, email: &str) -> Result<(), StoreError> {
         let email = email.to_owned();
-        self.bounded_write(|store| async move {
-            let mut tx = store.pool.begin().await.map_err(unavailable)?;
-            sqlx::query("DELETE FROM login_failures WHERE email = ?")
-                .bind(&email)
-                .execute(&mut *tx)
-                .await
-                .map_err(write_error)?;
-            commit(tx).await
+        self.bounded_write(move |store| {
+            let email = email.clone();
+            async move {
+                let mut tx = store.pool.begin().await.map_err(query_error)?;
+                statements::clear_login_failures(&mut tx, &email).await?;
+                statements::commit(tx).await
+            }
         })
         .await
     }
@@ -454,10 +369,10 @@ impl MySqlStore {
         line: CartLine,
         keep_quantity: bool,
     ) -> Result<(), StoreError> {
-        self.bounded_write(|store| async move {
-            let mut tx = store.pool.begin().await.map_err(unavailable)?;
+        self.bounded_write(move |store| async move {
+            let mut tx = store.pool.begin().await.map_err(query_error)?;
             lock_user(&mut tx, user).await?;
-            let lines = cart_lines(&mut tx, user).await?;
+            let lines = statements::cart_lines(&mut tx, user).await?;
             let present = lines.iter().any(|l| l.uuid == line.uuid);
             if present && keep_quantity {
                 return Ok(());
@@ -465,8 +380,8 @@ impl MySqlStore {
             if !present && lines.len() >= MAX_CART_LINES {
                 return Err(StoreError::CartFull);
             }
-            upsert_line(&mut tx, user, &line).await?;
-            commit(tx).await
+            statements::set_line(&mut tx, user, &line).await?;
+            statements::commit(tx).await
         })
         .await
     }
@@ -477,7 +392,7 @@ impl Carts for MySqlStore {
     async fn cart(&self, user: Uuid) -> Result<Vec<CartLine>, StoreError> {
         self.bounded(async {
             let mut conn = self.pool.acquire().await.map_err(unavailable)?;
-            cart_lines(&mut conn, user).await
+            statements::cart_lines(&mut conn, user).await
         })
         .await
     }
@@ -504,15 +419,10 @@ impl Carts for MySqlStore {
     }
 
     async fn remove_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
-        self.bounded_write(|store| async move {
-            let mut tx = store.pool.begin().await.map_err(unavailable)?;
-            sqlx::query("DELETE FROM unicorns_basket WHERE user_uuid = ? AND unicorn_uuid = ?")
-                .bind(user.to_string())
-                .bind(product.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(write_error)?;
-            commit(tx).await
+        self.bounded_write(move |store| async move {
+            let mut tx = store.pool.begin().await.map_err(query_error)?;
+            statements::remove_line(&mut tx, user, product).await?;
+            statements::commit(tx).await
         })
         .await
     }
@@ -525,141 +435,50 @@ impl Carts for MySqlStore {
     ) -> Result<Merged, StoreError> {
         let incoming = incoming.to_vec();
         let key = key.map(str::to_owned);
-        self.bounded_write(|store| async move {
-            let mut tx = store.pool.begin().await.map_err(unavailable)?;
-            lock_user(&mut tx, user).await?;
-            if let Some(key) = key {
-                let now = crate::auth::now_secs();
-                sqlx::query("DELETE FROM cart_merges WHERE user_uuid = ? AND at < ?")
-                    .bind(user.to_string())
-                    .bind(now - MERGE_KEY_MEMORY_SECS)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(write_error)?;
-                let recorded = sqlx::query(
-                    "INSERT INTO cart_merges (user_uuid, idempotency_key, at) VALUES (?, ?, ?)",
-                )
-                .bind(user.to_string())
-                .bind(key)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(write_error);
-                match recorded {
-                    Ok(_) => {}
-                    Err(StoreError::Conflict) => {
-                        return Ok(Merged {
-                            lines: cart_lines(&mut tx, user).await?,
-                            capped: Vec::new(),
-                        });
-                    }
-                    Err(other) => return Err(other),
-                }
+        self.bounded_write(move |store| {
+            let incoming = incoming.clone();
+            let key = key.clone();
+            async move {
+                let mut tx = store.pool.begin().await.map_err(query_error)?;
+                lock_user(&mut tx, user).await?;
+                let merged = statements::merge(&mut tx, user, &incoming, key.as_deref()).await?;
+                statements::commit(tx).await?;
+                Ok(merged)
             }
-            let existing = cart_lines(&mut tx, user).await?;
-            let merged = merge_lines(&existing, &incoming).map_err(|_| StoreError::CartFull)?;
-            for line in &merged.lines {
-                upsert_line(&mut tx, user, line).await?;
-            }
-            commit(tx).await?;
-            Ok(merged)
         })
         .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.bounded(async {
-            sqlx::query("SELECT 1")
-                .execute(&self.pool)
-                .await
-                .map_err(unavailable)?;
-            Ok(())
-        })
-        .await
+        self.bounded(statements::ping(&self.pool)).await
     }
 }
 
 #[async_trait]
 impl Orders for MySqlStore {
     async fn order_by_key(&self, user: Uuid, key: &str) -> Result<Option<StoredOrder>, StoreError> {
-        self.bounded(async {
-            let row: Option<OrderRow> = sqlx::query_as(&format!(
-                "SELECT {ORDER_COLUMNS} FROM orders WHERE user_uuid = ? AND idempotency_key = ?"
-            ))
-            .bind(user.to_string())
-            .bind(key)
-            .fetch_optional(&self.pool)
+        self.bounded(statements::order_by_key(&self.pool, user, key))
             .await
-            .map_err(unavailable)?;
-            row.map(OrderRow::into_stored).transpose()
-        })
-        .await
     }
 
     async fn place_order(&self, new: NewOrder) -> Result<(), StoreError> {
-        self.bounded_write(|store| async move {
-            let mut tx = store.pool.begin().await.map_err(unavailable)?;
-            lock_user(&mut tx, new.user).await?;
-            let held = cart_lines(&mut tx, new.user).await?;
-            if !same_lines(&held, &new.cart) {
-                return Err(StoreError::Stale);
+        self.bounded_write(move |store| {
+            let new = new.clone();
+            async move {
+                let mut tx = store.pool.begin().await.map_err(query_error)?;
+                lock_user(&mut tx, new.user).await?;
+                statements::place_order(&mut tx, &new).await?;
+                statements::commit(tx).await
             }
-            let order = &new.order;
-            sqlx::query(
-                "INSERT INTO orders (id, user_uuid, idempotency_key, request_hash, region,
-                                     created_at, total_cents, items, shipping)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(order.id.to_string())
-            .bind(new.user.to_string())
-            .bind(&new.idempotency_key)
-            .bind(&new.request_hash)
-            .bind(&order.region)
-            .bind(&order.created_at)
-            .bind(order.total_cents)
-            .bind(to_json(&order.items)?)
-            .bind(to_json(&order.shipping)?)
-            .execute(&mut *tx)
-            .await
-            .map_err(write_error)?;
-            sqlx::query("DELETE FROM unicorns_basket WHERE user_uuid = ?")
-                .bind(new.user.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(write_error)?;
-            // Dropping the transaction on any error above rolls it back: no partial order.
-            commit(tx).await
         })
         .await
     }
 
     async fn orders(&self, user: Uuid) -> Result<Vec<Order>, StoreError> {
-        self.bounded(async {
-            let rows: Vec<OrderRow> = sqlx::query_as(&format!(
-                "SELECT {ORDER_COLUMNS} FROM orders WHERE user_uuid = ?
-                 ORDER BY created_at DESC, seq DESC"
-            ))
-            .bind(user.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
-            rows.into_iter().map(OrderRow::into_order).collect()
-        })
-        .await
+        self.bounded(statements::orders(&self.pool, user)).await
     }
 
     async fn order(&self, user: Uuid, id: Uuid) -> Result<Option<Order>, StoreError> {
-        self.bounded(async {
-            let row: Option<OrderRow> = sqlx::query_as(&format!(
-                "SELECT {ORDER_COLUMNS} FROM orders WHERE user_uuid = ? AND id = ?"
-            ))
-            .bind(user.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?;
-            row.map(OrderRow::into_order).transpose()
-        })
-        .await
+        self.bounded(statements::order(&self.pool, user, id)).await
     }
 }

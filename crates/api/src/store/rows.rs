@@ -53,7 +53,25 @@ pub fn unavailable(error: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
 
-/// Maps a failed write: constraint violations are the caller's business, the rest is an outage.
+/// MySQL's "deadlock found when trying to get lock" and "lock wait timeout exceeded": the server
+/// rolled the transaction back (or the statement, for a lock wait), and running it again may work.
+const MYSQL_DEADLOCK: u16 = 1213;
+const MYSQL_LOCK_WAIT_TIMEOUT: u16 = 1205;
+
+/// Maps a failed statement: lock contention may go away on a second run, the rest is an outage.
+pub fn query_error(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &error {
+        if let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+            if matches!(mysql.number(), MYSQL_DEADLOCK | MYSQL_LOCK_WAIT_TIMEOUT) {
+                return StoreError::Contended(error.to_string());
+            }
+        }
+    }
+    unavailable(error)
+}
+
+/// Maps a failed write: constraint violations are the caller's business, then as
+/// [`query_error`].
 pub fn write_error(error: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &error {
         if db.is_unique_violation() {
@@ -63,7 +81,7 @@ pub fn write_error(error: sqlx::Error) -> StoreError {
             return StoreError::MissingReference;
         }
     }
-    unavailable(error)
+    query_error(error)
 }
 
 pub fn parse_uuid(text: &str) -> Result<Uuid, StoreError> {

@@ -12,26 +12,34 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
-use unishop_model::{merge_lines, CartLine, Merged, Order, Product, User, MAX_CART_LINES};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use unishop_model::{CartLine, Merged, Order, Product, User, MAX_CART_LINES};
 use uuid::Uuid;
 
-use super::rows::{
-    into_lines, same_lines, to_json, unavailable, write_error, CredentialsRow, LineRow, OrderRow,
-    ProductRow, UserRow, CREDENTIALS_COLUMNS, ORDER_COLUMNS, PRODUCT_COLUMNS, USER_COLUMNS,
-};
+use super::rows::{unavailable, write_error};
+use super::sql::sql_statements;
 use super::{
-    check_write_deadline, to_completion, Carts, Catalogue, Credentials, NewOrder, NewUser, Orders,
-    StoreError, StoredOrder, Stores, Users, MERGE_KEY_MEMORY_SECS,
+    to_completion, Carts, Catalogue, Credentials, NewOrder, NewUser, Orders, StoreError,
+    StoredOrder, Stores, Users,
 };
-use crate::seed::CATALOGUE;
+
+sql_statements! {
+    database: sqlx::Sqlite,
+    pool: sqlx::SqlitePool,
+    connection: sqlx::SqliteConnection,
+    line_order: "rowid",
+    order_order: "rowid",
+    set_quantity_on_duplicate:
+        "ON CONFLICT (user_uuid, unicorn_uuid) DO UPDATE SET quantity = excluded.quantity",
+    update_product_on_duplicate: "ON CONFLICT (uuid) DO UPDATE SET slug = excluded.slug,
+        name = excluded.name, description = excluded.description,
+        price_cents = excluded.price_cents, image = excluded.image, image_alt = excluded.image_alt,
+        category = excluded.category, position = excluded.position",
+}
 
 /// How long a request waits for a connection or a lock before the store reports itself
 /// unavailable (and the API answers 503).
 pub const WAIT_LIMIT: Duration = Duration::from_secs(3);
-
-/// How long a failed login is remembered at most.
-const FAILURE_MEMORY_SECS: i64 = 24 * 60 * 60;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -143,68 +151,18 @@ impl SqliteStore {
     }
 
     async fn seed(&self) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
-        for (position, seed) in CATALOGUE.iter().enumerate() {
-            let product = seed.to_product();
-            sqlx::query(
-                "INSERT INTO unicorns
-                   (uuid, slug, name, description, price_cents, image, image_alt, category, position)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (uuid) DO UPDATE SET slug = excluded.slug, name = excluded.name,
-                   description = excluded.description, price_cents = excluded.price_cents,
-                   image = excluded.image, image_alt = excluded.image_alt,
-                   category = excluded.category, position = excluded.position",
-            )
-            .bind(product.uuid.to_string())
-            .bind(seed.legacy_name)
-            .bind(&product.name)
-            .bind(&product.description)
-            .bind(seed.price_cents)
-            .bind(&product.image)
-            .bind(&product.image_alt)
-            .bind(&product.category)
-            .bind(position as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-        }
-        tx.commit().await.map_err(unavailable)
+        statements::seed(&self.pool).await
     }
-}
-
-/// The user's cart lines, oldest first, on a connection (inside a transaction or not).
-async fn cart_lines(conn: &mut SqliteConnection, user: Uuid) -> Result<Vec<CartLine>, StoreError> {
-    let rows: Vec<LineRow> = sqlx::query_as(
-        "SELECT unicorn_uuid, quantity FROM unicorns_basket WHERE user_uuid = ? ORDER BY rowid",
-    )
-    .bind(user.to_string())
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(unavailable)?;
-    into_lines(rows)
 }
 
 #[async_trait]
 impl Catalogue for SqliteStore {
     async fn products(&self) -> Result<Vec<Product>, StoreError> {
-        let rows: Vec<ProductRow> = sqlx::query_as(&format!(
-            "SELECT {PRODUCT_COLUMNS} FROM unicorns ORDER BY position"
-        ))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        rows.into_iter().map(ProductRow::into_product).collect()
+        statements::products(&self.pool).await
     }
 
     async fn product(&self, uuid: Uuid) -> Result<Option<Product>, StoreError> {
-        let row: Option<ProductRow> = sqlx::query_as(&format!(
-            "SELECT {PRODUCT_COLUMNS} FROM unicorns WHERE uuid = ?"
-        ))
-        .bind(uuid.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        row.map(ProductRow::into_product).transpose()
+        statements::product(&self.pool, uuid).await
     }
 }
 
@@ -216,34 +174,15 @@ impl Users for SqliteStore {
     }
 
     async fn user(&self, uuid: Uuid) -> Result<Option<User>, StoreError> {
-        let row: Option<UserRow> = sqlx::query_as(&format!(
-            "SELECT {USER_COLUMNS} FROM unicorn_user WHERE uuid = ?"
-        ))
-        .bind(uuid.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        row.map(UserRow::into_user).transpose()
+        statements::user(&self.pool, uuid).await
     }
 
     async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
-        let row: Option<CredentialsRow> = sqlx::query_as(&format!(
-            "SELECT {CREDENTIALS_COLUMNS} FROM unicorn_user WHERE email = ?"
-        ))
-        .bind(email)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        row.map(CredentialsRow::into_credentials).transpose()
+        statements::credentials(&self.pool, email).await
     }
 
     async fn login_failures_since(&self, email: &str, since: i64) -> Result<Vec<i64>, StoreError> {
-        sqlx::query_scalar("SELECT at FROM login_failures WHERE email = ? AND at >= ? ORDER BY at")
-            .bind(email)
-            .bind(since)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)
+        statements::login_failures_since(&self.pool, email, since).await
     }
 
     async fn record_login_failure(&self, email: &str, at: i64) -> Result<(), StoreError> {
@@ -265,56 +204,23 @@ impl SqliteStore {
     async fn write_user(&self, user: NewUser) -> Result<User, StoreError> {
         let _turn = self.write_turn().await?;
         let mut tx = self.begin_write().await?;
-        let created = User {
-            uuid: Uuid::new_v4(),
-            email: user.email,
-            first_name: user.first_name,
-            last_name: user.last_name,
-        };
-        sqlx::query(
-            "INSERT INTO unicorn_user (uuid, email, first_name, last_name, password_hash, signup_key)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(created.uuid.to_string())
-        .bind(&created.email)
-        .bind(&created.first_name)
-        .bind(&created.last_name)
-        .bind(&user.password_hash)
-        .bind(&user.signup_key)
-        .execute(&mut *tx)
-        .await
-        .map_err(write_error)?;
-        commit(tx).await?;
+        let created = statements::insert_user(&mut tx, user).await?;
+        statements::commit(tx).await?;
         Ok(created)
     }
 
     async fn write_login_failure(&self, email: &str, at: i64) -> Result<(), StoreError> {
         let _turn = self.write_turn().await?;
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM login_failures WHERE email = ? AND at < ?")
-            .bind(email)
-            .bind(at.saturating_sub(FAILURE_MEMORY_SECS))
-            .execute(&mut *tx)
-            .await
-            .map_err(write_error)?;
-        sqlx::query("INSERT INTO login_failures (email, at) VALUES (?, ?)")
-            .bind(email)
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(write_error)?;
-        commit(tx).await
+        statements::record_login_failure(&mut tx, email, at).await?;
+        statements::commit(tx).await
     }
 
     async fn write_cleared_failures(&self, email: &str) -> Result<(), StoreError> {
         let _turn = self.write_turn().await?;
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM login_failures WHERE email = ?")
-            .bind(email)
-            .execute(&mut *tx)
-            .await
-            .map_err(write_error)?;
-        commit(tx).await
+        statements::clear_login_failures(&mut tx, email).await?;
+        statements::commit(tx).await
     }
 
     async fn write_quantity(
@@ -343,7 +249,7 @@ impl SqliteStore {
         if written.rows_affected() == 0 {
             return Err(StoreError::CartFull);
         }
-        commit(tx).await
+        statements::commit(tx).await
     }
 
     async fn write_added_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
@@ -362,7 +268,7 @@ impl SqliteStore {
         .await
         .map_err(write_error)?;
         if written.rows_affected() == 1 {
-            return commit(tx).await;
+            return statements::commit(tx).await;
         }
         // Nothing written: either the line was there already (fine) or the cart is full.
         let present: Option<i64> = sqlx::query_scalar(
@@ -379,13 +285,8 @@ impl SqliteStore {
     async fn write_removed_line(&self, user: Uuid, product: Uuid) -> Result<(), StoreError> {
         let _turn = self.write_turn().await?;
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM unicorns_basket WHERE user_uuid = ? AND unicorn_uuid = ?")
-            .bind(user.to_string())
-            .bind(product.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(write_error)?;
-        commit(tx).await
+        statements::remove_line(&mut tx, user, product).await?;
+        statements::commit(tx).await
     }
 
     async fn write_merge(
@@ -396,96 +297,24 @@ impl SqliteStore {
     ) -> Result<Merged, StoreError> {
         let _turn = self.write_turn().await?;
         let mut tx = self.begin_write().await?;
-        if let Some(key) = key {
-            let now = crate::auth::now_secs();
-            sqlx::query("DELETE FROM cart_merges WHERE user_uuid = ? AND at < ?")
-                .bind(user.to_string())
-                .bind(now - MERGE_KEY_MEMORY_SECS)
-                .execute(&mut *tx)
-                .await
-                .map_err(write_error)?;
-            let recorded = sqlx::query(
-                "INSERT INTO cart_merges (user_uuid, idempotency_key, at) VALUES (?, ?, ?)
-                 ON CONFLICT (user_uuid, idempotency_key) DO NOTHING",
-            )
-            .bind(user.to_string())
-            .bind(key)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(write_error)?;
-            if recorded.rows_affected() == 0 {
-                return Ok(Merged {
-                    lines: cart_lines(&mut tx, user).await?,
-                    capped: Vec::new(),
-                });
-            }
-        }
-        let existing = cart_lines(&mut tx, user).await?;
-        let merged = merge_lines(&existing, incoming).map_err(|_| StoreError::CartFull)?;
-        for line in &merged.lines {
-            sqlx::query(
-                "INSERT INTO unicorns_basket (user_uuid, unicorn_uuid, quantity) VALUES (?, ?, ?)
-                 ON CONFLICT (user_uuid, unicorn_uuid) DO UPDATE SET quantity = excluded.quantity",
-            )
-            .bind(user.to_string())
-            .bind(line.uuid.to_string())
-            .bind(i64::from(line.quantity))
-            .execute(&mut *tx)
-            .await
-            .map_err(write_error)?;
-        }
-        commit(tx).await?;
+        let merged = statements::merge(&mut tx, user, incoming, key).await?;
+        statements::commit(tx).await?;
         Ok(merged)
     }
 
     async fn write_order(&self, new: NewOrder) -> Result<(), StoreError> {
         let _turn = self.write_turn().await?;
         let mut tx = self.begin_write().await?;
-        let held = cart_lines(&mut tx, new.user).await?;
-        if !same_lines(&held, &new.cart) {
-            return Err(StoreError::Stale);
-        }
-        let order = &new.order;
-        sqlx::query(
-            "INSERT INTO orders (id, user_uuid, idempotency_key, request_hash, region, created_at,
-                                 total_cents, items, shipping)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(order.id.to_string())
-        .bind(new.user.to_string())
-        .bind(&new.idempotency_key)
-        .bind(&new.request_hash)
-        .bind(&order.region)
-        .bind(&order.created_at)
-        .bind(order.total_cents)
-        .bind(to_json(&order.items)?)
-        .bind(to_json(&order.shipping)?)
-        .execute(&mut *tx)
-        .await
-        .map_err(write_error)?;
-        sqlx::query("DELETE FROM unicorns_basket WHERE user_uuid = ?")
-            .bind(new.user.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(write_error)?;
-        // Dropping the transaction on any error above rolls it back: no partial order.
-        commit(tx).await
+        statements::place_order(&mut tx, &new).await?;
+        statements::commit(tx).await
     }
-}
-
-/// Commits unless the request's write deadline has passed (then dropping the transaction rolls
-/// it back).
-async fn commit(tx: Transaction<'static, Sqlite>) -> Result<(), StoreError> {
-    check_write_deadline()?;
-    tx.commit().await.map_err(unavailable)
 }
 
 #[async_trait]
 impl Carts for SqliteStore {
     async fn cart(&self, user: Uuid) -> Result<Vec<CartLine>, StoreError> {
         let mut conn = self.pool.acquire().await.map_err(unavailable)?;
-        cart_lines(&mut conn, user).await
+        statements::cart_lines(&mut conn, user).await
     }
 
     async fn set_quantity(
@@ -521,26 +350,14 @@ impl Carts for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        statements::ping(&self.pool).await
     }
 }
 
 #[async_trait]
 impl Orders for SqliteStore {
     async fn order_by_key(&self, user: Uuid, key: &str) -> Result<Option<StoredOrder>, StoreError> {
-        let row: Option<OrderRow> = sqlx::query_as(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE user_uuid = ? AND idempotency_key = ?"
-        ))
-        .bind(user.to_string())
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        row.map(OrderRow::into_stored).transpose()
+        statements::order_by_key(&self.pool, user, key).await
     }
 
     async fn place_order(&self, new: NewOrder) -> Result<(), StoreError> {
@@ -549,26 +366,10 @@ impl Orders for SqliteStore {
     }
 
     async fn orders(&self, user: Uuid) -> Result<Vec<Order>, StoreError> {
-        let rows: Vec<OrderRow> = sqlx::query_as(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE user_uuid = ?
-             ORDER BY created_at DESC, rowid DESC"
-        ))
-        .bind(user.to_string())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        rows.into_iter().map(OrderRow::into_order).collect()
+        statements::orders(&self.pool, user).await
     }
 
     async fn order(&self, user: Uuid, id: Uuid) -> Result<Option<Order>, StoreError> {
-        let row: Option<OrderRow> = sqlx::query_as(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE user_uuid = ? AND id = ?"
-        ))
-        .bind(user.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        row.map(OrderRow::into_order).transpose()
+        statements::order(&self.pool, user, id).await
     }
 }

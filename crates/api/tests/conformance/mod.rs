@@ -21,7 +21,7 @@ pub async fn run_all(stores: &Stores) {
     a_write_past_its_deadline_changes_nothing(stores).await;
 }
 
-async fn new_user(stores: &Stores) -> Uuid {
+pub async fn new_user(stores: &Stores) -> Uuid {
     stores
         .users
         .create_user(NewUser {
@@ -36,7 +36,7 @@ async fn new_user(stores: &Stores) -> Uuid {
         .uuid
 }
 
-fn line(name: &str, quantity: u32) -> CartLine {
+pub fn line(name: &str, quantity: u32) -> CartLine {
     CartLine {
         uuid: product_uuid(name),
         quantity,
@@ -281,7 +281,7 @@ pub async fn a_keyed_merge_applies_once(stores: &Stores) {
     assert_eq!(theirs.lines, incoming.to_vec());
 }
 
-fn order_for(lines: &[CartLine], region: &str) -> Order {
+pub fn order_for(lines: &[CartLine], region: &str) -> Order {
     let items: Vec<CartItem> = lines
         .iter()
         .map(|l| CartItem::new(l.uuid, "product".into(), 100, l.quantity))
