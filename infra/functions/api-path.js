@@ -6,9 +6,14 @@
 // `/api` or `/api-standby` prefix is removed here: `/api/unicorns/` -> `/unicorns/`,
 // `/api-standby/user/login` -> `/user/login`, `/api` -> `/`. Any other path is left alone.
 //
+// Like api-write.js it stamps `x-unishop-received-at` (milliseconds since the epoch), replacing any
+// value the viewer sent: a write resent to `/api-standby` counts its deadline from CloudFront too.
+//
 // The same file runs unchanged in CloudFront and in the node tests (test/harness.mjs).
 
 const PREFIXES = ['/api-standby', '/api'];
+// unishop_model::RECEIVED_AT_HEADER
+const RECEIVED_AT_HEADER = 'x-unishop-received-at';
 
 function stripApiPrefix(uri) {
     for (let i = 0; i < PREFIXES.length; i++) {
@@ -25,6 +30,7 @@ function stripApiPrefix(uri) {
 
 function handler(event) {
     const request = event.request;
+    request.headers[RECEIVED_AT_HEADER] = { value: String(Date.now()) };
     request.uri = stripApiPrefix(request.uri);
     return request;
 }

@@ -145,6 +145,24 @@ test('api path: strips /api and /api-standby, leaves other paths', () => {
     }
 });
 
+test('api path: stamps x-unishop-received-at, replacing a stamp the viewer sent', () => {
+    const { handler } = loadHandler('api-path.js');
+    for (const [uri, sent] of [
+        ['/api-standby/orders', undefined],
+        ['/api-standby/cart/merge', { value: '99999999999999' }],
+        ['/api/unicorns/', { value: 'x', multiValue: [{ value: 'x' }, { value: '1' }] }]
+    ]) {
+        const event = viewerRequest(uri, 'POST');
+        if (sent) {
+            event.request.headers['x-unishop-received-at'] = sent;
+        }
+        const before = Date.now();
+        const stamp = handler(event).headers['x-unishop-received-at'];
+        assert.deepEqual(Object.keys(stamp), ['value'], uri);
+        assert.ok(Number(stamp.value) >= before && Number(stamp.value) <= Date.now(), `${uri}: ${stamp.value}`);
+    }
+});
+
 test('api path: does not touch the origin (no cloudfront module)', () => {
     const stub = makeCloudFrontStub({ active_region: 'us-west-1' });
     const { handler } = loadHandler('api-path.js', stub);
