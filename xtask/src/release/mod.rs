@@ -432,7 +432,7 @@ pub(crate) fn run_rollback(args: &RollbackArgs, aws: &Aws) -> Result<(), String>
     let mut missing = Vec::new();
     for key in referenced_keys(&html) {
         for (bucket, objects) in buckets.iter().zip(&listings) {
-            if key != "config.json" && !objects.contains_key(&key) {
+            if !served_outside_dist(&key) && !objects.contains_key(&key) {
                 missing.push(format!("{}/{key}", bucket.url()));
             }
         }
