@@ -21,12 +21,12 @@ use serde_json::{json, Value};
 use unishop_api::seed::product_uuid;
 use unishop_api::store::dynamodb::DynamoStore;
 use unishop_api::store::sqlite::SqliteStore;
-use unishop_api::store::{NewOrder, StoreError, Stores};
+use unishop_api::store::{StoreError, Stores};
 use unishop_model::CartLine;
 use uuid::Uuid;
 
 use api::Api;
-use conformance::{line, order_for};
+use conformance::{line, new_order};
 use moto::{fresh_tables, moto_url, OwnMoto};
 
 /// SQLite for catalogue and users, `dynamo` for carts and orders.
@@ -177,13 +177,7 @@ async fn an_order_retried_in_the_other_region_remains_one_order() {
             assert_eq!(cart, vec![line("UnicornFloat", 2)]);
             stores
                 .orders
-                .place_order(NewOrder {
-                    user,
-                    idempotency_key: "checkout-1".into(),
-                    request_hash: "same-body".into(),
-                    order: order_for(&cart, region),
-                    cart,
-                })
+                .place_order(new_order(user, "checkout-1", &cart, region))
                 .await
         }
     };
@@ -228,13 +222,7 @@ async fn an_order_retried_in_the_other_region_remains_one_order() {
             .expect("set");
         let again = stores
             .orders
-            .place_order(NewOrder {
-                user,
-                idempotency_key: "checkout-1".into(),
-                request_hash: "same-body".into(),
-                order: order_for(&cart, "us-east-1"),
-                cart,
-            })
+            .place_order(new_order(user, "checkout-1", &cart, "us-east-1"))
             .await;
         assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
         stores

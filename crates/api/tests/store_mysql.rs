@@ -11,7 +11,7 @@ use sqlx::{Connection, MySqlConnection};
 use tokio::task::JoinSet;
 use unishop_api::seed::CATALOGUE;
 use unishop_api::store::mysql::{MySqlSettings, MySqlStore, ReadConsistency};
-use unishop_api::store::{NewOrder, StoreError};
+use unishop_api::store::StoreError;
 use unishop_model::CartLine;
 
 async fn migrated_store(purpose: &str) -> Option<(String, MySqlStore)> {
@@ -97,13 +97,12 @@ async fn concurrent_writes_to_carts_and_orders_all_succeed() {
         orders.spawn(async move {
             stores
                 .orders
-                .place_order(NewOrder {
+                .place_order(conformance::new_order(
                     user,
-                    idempotency_key: format!("same-cart-{n}"),
-                    request_hash: "hash".into(),
-                    order: conformance::order_for(&cart, "us-east-1"),
-                    cart,
-                })
+                    &format!("same-cart-{n}"),
+                    &cart,
+                    "us-east-1",
+                ))
                 .await
         });
     }
@@ -137,13 +136,12 @@ async fn concurrent_writes_to_carts_and_orders_all_succeed() {
                     .expect("adds");
                 stores
                     .orders
-                    .place_order(NewOrder {
+                    .place_order(conformance::new_order(
                         user,
-                        idempotency_key: format!("round-{round}"),
-                        request_hash: "hash".into(),
-                        order: conformance::order_for(&[line], "us-east-1"),
-                        cart: vec![line],
-                    })
+                        &format!("round-{round}"),
+                        &[line],
+                        "us-east-1",
+                    ))
                     .await
                     .expect("orders");
             }
@@ -288,13 +286,12 @@ async fn an_open_cart_write_does_not_hold_up_another_shoppers() {
             .expect("adds");
         stores
             .orders
-            .place_order(NewOrder {
+            .place_order(conformance::new_order(
                 user,
-                idempotency_key: format!("empty-{n}"),
-                request_hash: "hash".into(),
-                order: conformance::order_for(&[float], "us-east-1"),
-                cart: vec![float],
-            })
+                &format!("empty-{n}"),
+                &[float],
+                "us-east-1",
+            ))
             .await
             .expect("orders");
     }

@@ -303,6 +303,18 @@ pub fn order_for(lines: &[CartLine], region: &str) -> Order {
     }
 }
 
+/// The order of `cart` placed with idempotency key `key` in `region`, as the API hands it to the
+/// store (the request's hash follows from the key: one key, one request).
+pub fn new_order(user: Uuid, key: &str, cart: &[CartLine], region: &str) -> NewOrder {
+    NewOrder {
+        user,
+        idempotency_key: key.into(),
+        request_hash: format!("request-{key}"),
+        order: order_for(cart, region),
+        cart: cart.to_vec(),
+    }
+}
+
 pub async fn orders_are_placed_once_and_empty_the_cart(stores: &Stores) {
     let user = new_user(stores).await;
     stores
@@ -390,13 +402,7 @@ pub async fn an_order_from_a_changed_cart_is_refused_whole(stores: &Stores) {
         .expect("set");
     let placed = stores
         .orders
-        .place_order(NewOrder {
-            user,
-            idempotency_key: "key-stale".into(),
-            request_hash: "h".into(),
-            order: order_for(&priced, "us-east-1"),
-            cart: priced,
-        })
+        .place_order(new_order(user, "key-stale", &priced, "us-east-1"))
         .await;
     assert!(matches!(placed, Err(StoreError::Stale)), "{placed:?}");
     assert!(stores
