@@ -1,11 +1,11 @@
 // Time from navigation to the ten product cards, in headless Chromium on loopback, cold cache
 // (a fresh browser context per run), for the storefront and, side by side, for the legacy
 // baseline in legacy/ (AngularJS 1 + Bootstrap 4 from npm, the old page's start-up: see its
-// index.html). Both run against the same API and site server, in pairs whose order alternates,
-// after one pair that warms the machine up and is not counted, so that load from other work on a
-// shared machine falls on both alike. Prints each page's median waterfall (ms since navigation:
-// requests from Performance resource timings, and the start-up phases marked by a script the
-// bench adds to each page) and
+// index.html). Both run against the same API and a site server that compresses like CloudFront,
+// in pairs whose order alternates, after one pair that warms the machine up and is not counted,
+// so that load from other work on a shared machine falls on both alike. Prints each page's median
+// waterfall (ms since navigation: requests from Performance resource timings, and the start-up
+// phases marked by a script the bench adds to each page) and
 // `first_render: median_ms=N runs=N legacy_median_ms=N ratio=N pair_ratio=N`, where ratio is
 // median over median and pair_ratio the median of each pair's own ratio.
 // Run by `cargo xtask bench`; needs UNISHOP_API_BIN and UNISHOP_DIST like the specs.
@@ -118,9 +118,10 @@ function report(label, results) {
 
 const api = await startApi({ region: 'us-east-1' });
 const config = { host: '/api', region: 'us-east-1' };
-const site = await startSite({ config, apiUrl: () => api.url });
+// Both sites send their files brotli-encoded, as CloudFront does in production.
+const site = await startSite({ config, apiUrl: () => api.url, compress: true });
 const legacyFiles = legacyRoot();
-const legacy = await startSite({ config, apiUrl: () => api.url, root: legacyFiles });
+const legacy = await startSite({ config, apiUrl: () => api.url, root: legacyFiles, compress: true });
 const browser = await launchBrowser();
 const storefront = [];
 const baseline = [];

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { brotliCompressSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 const apiBin = process.env.UNISHOP_API_BIN;
@@ -62,11 +63,17 @@ export async function startApi({ region = 'us-east-1', dataDir } = {}) {
   };
 }
 
+/** The file types CloudFront compresses on the way out (`Compress: true` in edge.yaml). */
+const COMPRESSIBLE = new Set(['.html', '.js', '.wasm', '.css', '.svg']);
+
 /**
  * Serves dist/ (or `root`) like CloudFront in front of S3: `config` replaces dist/config.json, and
  * /api/ goes to whatever `apiUrl()` returns at the time of the request (so a spec can stop the API).
+ * With `compress`, files go out brotli-encoded to browsers that accept it, as CloudFront sends them
+ * (each file compressed once, on its first request); the specs leave it off.
  */
-export async function startSite({ config, apiUrl, root = dist }) {
+export async function startSite({ config, apiUrl, root = dist, compress = false }) {
+  const compressed = new Map();
   const server = http.createServer((request, response) => {
     const url = new URL(request.url, 'http://site');
     if (url.pathname.startsWith('/api/')) {
@@ -88,11 +95,19 @@ export async function startSite({ config, apiUrl, root = dist }) {
       response.end('not found');
       return;
     }
-    response.writeHead(200, {
+    const headers = {
       'content-type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
       'cache-control': 'no-cache',
-    });
-    response.end(readFileSync(file));
+    };
+    let body = readFileSync(file);
+    if (compress && COMPRESSIBLE.has(path.extname(file)) && /\bbr\b/.test(request.headers['accept-encoding'] ?? '')) {
+      if (!compressed.has(file)) compressed.set(file, brotliCompressSync(body));
+      body = compressed.get(file);
+      headers['content-encoding'] = 'br';
+      headers.vary = 'accept-encoding';
+    }
+    response.writeHead(200, headers);
+    response.end(body);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
