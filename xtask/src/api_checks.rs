@@ -418,26 +418,12 @@ pub fn bench_api(repo_root: &Path, store: BenchStore) -> Result<(), String> {
     // Two cargo calls: in one, cargo would unify the features of the example's dev-dependencies
     // (reqwest and the rest) into the API's dependencies, and the benchmark would measure a
     // binary other than the one that ships.
-    run(Command::new("cargo")
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "unishop-api",
-            "--bin",
-            "unishop-api",
-        ])
-        .current_dir(repo_root))?;
-    run(Command::new("cargo")
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "unishop-api",
-            "--example",
-            "static_ceiling",
-        ])
-        .current_dir(repo_root))?;
+    for target in [["--bin", "unishop-api"], ["--example", "static_ceiling"]] {
+        run(Command::new("cargo")
+            .args(["build", "--release", "-p", "unishop-api"])
+            .args(target)
+            .current_dir(repo_root))?;
+    }
     let release = target_dir().join("release");
     let scratch = Scratch::new("bench")?;
     let mut api_env = vec![

@@ -11,8 +11,9 @@ use sqlx::{Connection, MySqlConnection};
 use tokio::task::JoinSet;
 use unishop_api::seed::CATALOGUE;
 use unishop_api::store::mysql::{MySqlSettings, MySqlStore, ReadConsistency};
-use unishop_api::store::StoreError;
+use unishop_api::store::{StoreError, Stores};
 use unishop_model::CartLine;
+use uuid::Uuid;
 
 async fn migrated_store(purpose: &str) -> Option<(String, MySqlStore)> {
     let server = mariadb::shared()?;
@@ -20,6 +21,20 @@ async fn migrated_store(purpose: &str) -> Option<(String, MySqlStore)> {
     let store = MySqlStore::connect(&MySqlSettings::new(&url)).expect("valid URL");
     store.migrate().await.expect("migrates");
     Some((url, store))
+}
+
+/// Puts `line` in the user's cart and orders it with idempotency key `key`.
+async fn buy(stores: &Stores, user: Uuid, line: CartLine, key: &str) {
+    stores
+        .carts
+        .set_quantity(user, line.uuid, line.quantity)
+        .await
+        .expect("adds");
+    stores
+        .orders
+        .place_order(conformance::new_order(user, key, &[line], "us-east-1"))
+        .await
+        .expect("orders");
 }
 
 #[tokio::test]
@@ -129,21 +144,7 @@ async fn concurrent_writes_to_carts_and_orders_all_succeed() {
             let user = conformance::new_user(&stores).await;
             for round in 0..ROUNDS {
                 let line = conformance::line("UnicornFloat", 1 + round as u32 % 3);
-                stores
-                    .carts
-                    .set_quantity(user, line.uuid, line.quantity)
-                    .await
-                    .expect("adds");
-                stores
-                    .orders
-                    .place_order(conformance::new_order(
-                        user,
-                        &format!("round-{round}"),
-                        &[line],
-                        "us-east-1",
-                    ))
-                    .await
-                    .expect("orders");
+                buy(&stores, user, line, &format!("round-{round}")).await;
             }
             user
         });
@@ -279,21 +280,7 @@ async fn an_open_cart_write_does_not_hold_up_another_shoppers() {
         .await
         .expect("holds back purge");
     for (n, user) in shoppers.into_iter().enumerate() {
-        stores
-            .carts
-            .set_quantity(user, float.uuid, 1)
-            .await
-            .expect("adds");
-        stores
-            .orders
-            .place_order(conformance::new_order(
-                user,
-                &format!("empty-{n}"),
-                &[float],
-                "us-east-1",
-            ))
-            .await
-            .expect("orders");
+        buy(&stores, user, float, &format!("empty-{n}")).await;
     }
 
     // The first shopper's write, as the store makes it, left open.

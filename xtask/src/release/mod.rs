@@ -71,6 +71,22 @@ pub struct Target {
     pub dry_run: bool,
 }
 
+impl Target {
+    /// The two site buckets, primary first.
+    fn buckets(&self) -> [Bucket; 2] {
+        [
+            Bucket {
+                name: self.primary_bucket.clone(),
+                region: self.primary_region.clone(),
+            },
+            Bucket {
+                name: self.standby_bucket.clone(),
+                region: self.standby_region.clone(),
+            },
+        ]
+    }
+}
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReleaseArgs {
     #[command(flatten)]
@@ -152,16 +168,7 @@ pub(crate) fn run_release(args: &ReleaseArgs, aws: &Aws) -> Result<ReleaseReport
             return Err(format!("`trunk build --release` failed ({status})"));
         }
     }
-    let buckets = vec![
-        Bucket {
-            name: args.target.primary_bucket.clone(),
-            region: args.target.primary_region.clone(),
-        },
-        Bucket {
-            name: args.target.standby_bucket.clone(),
-            region: args.target.standby_region.clone(),
-        },
-    ];
+    let buckets = args.target.buckets().to_vec();
     let staging = std::env::temp_dir().join(format!(
         "unishop-release-{}-{}",
         std::process::id(),
@@ -384,16 +391,7 @@ pub(crate) fn run_rollback(args: &RollbackArgs, aws: &Aws) -> Result<(), String>
     if id.is_empty() || id.contains('/') {
         return Err(format!("--to {id:?} is not a release id"));
     }
-    let buckets = [
-        Bucket {
-            name: args.target.primary_bucket.clone(),
-            region: args.target.primary_region.clone(),
-        },
-        Bucket {
-            name: args.target.standby_bucket.clone(),
-            region: args.target.standby_region.clone(),
-        },
-    ];
+    let buckets = args.target.buckets();
     let snapshot_index = format!("{RELEASES_PREFIX}{id}/index.html");
     let snapshot_config = format!("{RELEASES_PREFIX}{id}/config.json");
     let mut listings = Vec::new();
