@@ -110,6 +110,22 @@ pub fn zip_path() -> PathBuf {
     target_dir().join("lambda/unishop-api/bootstrap.zip")
 }
 
+/// Installs what the smoke needs from Debian when any of it is missing: unzip, file, qemu-user and
+/// the arm64 C library that the dynamically linked bootstrap loads.
+fn install_smoke_tools() -> Result<(), String> {
+    let present = first_line_of("unzip", &["-v"]).is_some()
+        && first_line_of("file", &["--version"]).is_some()
+        && first_line_of(QEMU, &["--version"]).is_some()
+        && Path::new(ARM64_SYSROOT)
+            .join("lib/ld-linux-aarch64.so.1")
+            .is_file();
+    if present {
+        return Ok(());
+    }
+    println!("package-lambda: installing unzip, file, qemu-user and libc6-arm64-cross (Debian)");
+    crate::setup::apt_install(&["unzip", "file", "qemu-user", "libc6-arm64-cross"])
+}
+
 /// Runs arm64 binaries on this machine (Debian's `qemu-user`).
 const QEMU: &str = "qemu-aarch64";
 /// The arm64 C library a dynamically linked `bootstrap` loads (Debian's `libc6-arm64-cross`).
@@ -137,6 +153,7 @@ fn smoke(zip: &Path) -> Result<(), String> {
     let folder = SmokeFolder(
         std::env::temp_dir().join(format!("unishop-lambda-smoke-{}", std::process::id())),
     );
+    install_smoke_tools()?;
     let _ = std::fs::remove_dir_all(&folder.0);
     let unpacked = folder.0.join("task");
     std::fs::create_dir_all(&unpacked)
@@ -156,21 +173,10 @@ fn smoke(zip: &Path) -> Result<(), String> {
             "the packaged bootstrap is not an arm64 program: {kind}"
         ));
     }
+    let dynamic = kind.contains("dynamically linked");
     let mut function = Command::new(QEMU);
-    if kind.contains("dynamically linked") {
-        if !Path::new(ARM64_SYSROOT)
-            .join("lib/ld-linux-aarch64.so.1")
-            .is_file()
-        {
-            return Err(format!(
-                "the bootstrap loads the arm64 C library, which is not in {ARM64_SYSROOT}: \
-                 apt-get install libc6-arm64-cross"
-            ));
-        }
+    if dynamic {
         function.arg("-L").arg(ARM64_SYSROOT);
-    }
-    if first_line_of(QEMU, &["--version"]).is_none() {
-        return Err(format!("no {QEMU}: apt-get install qemu-user"));
     }
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")

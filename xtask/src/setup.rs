@@ -142,7 +142,7 @@ fn chromium() -> Result<(), String> {
 }
 
 /// `apt-get update` then `apt-get install` of Debian packages (through sudo unless root).
-fn apt_install(packages: &[&str]) -> Result<(), String> {
+pub(crate) fn apt_install(packages: &[&str]) -> Result<(), String> {
     let apt = if is_root() {
         vec![]
     } else {
