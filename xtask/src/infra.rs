@@ -11,9 +11,11 @@ use crate::process::{command_line, spawn_error, tail};
 /// Versions `setup_infra_tools` installs (and `check_infra` expects).
 pub const CFN_GUARD_VERSION: &str = "3.2.1";
 const PIP_TOOLS: &[(&str, &str, Option<&str>)] = &[
-    // (pip requirement, distribution name for `pip show`, command that must be on PATH)
+    // (pip requirement, distribution name for `pip show`, command that must be on PATH); a
+    // requirement pinned with `==` is reinstalled when another version is there.
     ("cfn-lint", "cfn-lint", Some("cfn-lint")),
-    ("moto[server]", "moto", Some("moto_server")),
+    // The two-region stack patches moto's DynamoDB transactions (`moto_serial.py`).
+    ("moto[server]==5.2.5", "moto", Some("moto_server")),
     ("awscli", "awscli", Some("aws")),
     // The CloudFront KeyValueStore API signs with SigV4A, which awscli v1 needs awscrt for.
     ("botocore[crt]", "awscrt", None),
@@ -353,7 +355,9 @@ pub fn setup_infra_tools() -> Result<(), String> {
     let total = PIP_TOOLS.len() + 1;
     for (i, (requirement, dist, command)) in PIP_TOOLS.iter().enumerate() {
         let step = format!("[{}/{total}] {requirement}", i + 1);
-        let installed = pip_installed_version(dist);
+        let pinned = requirement.split_once("==").map(|(_, version)| version);
+        let installed = pip_installed_version(dist)
+            .filter(|version| pinned.is_none_or(|pinned| pinned == version));
         let on_path = command.is_none_or(command_exists);
         match (&installed, on_path) {
             (Some(version), true) => {

@@ -12,23 +12,22 @@ pub struct MotoServer {
     pub url: String,
 }
 
-/// moto_server's own application, served one request at a time (`moto_server` serves each in a
-/// thread of its own). Takes the port as its argument.
-const SERIAL_SERVER: &str = "import sys
-from werkzeug.serving import run_simple
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)";
+/// moto_server's application served one request at a time, with DynamoDB transactions rolled
+/// back item by item rather than from copies of whole tables (see the file's docstring). Takes the
+/// port as its argument.
+const SERIAL_SERVER: &str = include_str!("moto_serial.py");
 
 impl MotoServer {
     pub fn start(log: &Path) -> Result<MotoServer, String> {
         Self::launch(log, false)
     }
 
-    /// moto answering one request at a time. Its DynamoDB is not safe under concurrent writes: a
+    /// moto answering one request at a time, for the two-region stack, whose drill checks every
+    /// acknowledged write. moto's DynamoDB is not safe under concurrent writes: a
     /// `TransactWriteItems` that is cancelled (a failed condition) puts back a copy of every table
     /// it touched taken when it began, undoing the writes other threads committed meanwhile. One
-    /// request at a time makes its transactions atomic, as DynamoDB's are, at the cost of
-    /// throughput: for the two-region stack, whose drill checks every acknowledged write.
+    /// request at a time makes its transactions atomic, as DynamoDB's are; `moto_serial.py` also
+    /// backs a transaction up item by item, so its cost does not grow with the tables.
     pub fn start_serial(log: &Path) -> Result<MotoServer, String> {
         Self::launch(log, true)
     }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::bench::{build_release, bundle_sizes, check_budget};
 use crate::process::{repo_root, run, run_watching, target_dir};
 use crate::setup::{setup, Scope};
+use crate::stores::StoreKind;
 
 /// Tests counted from the runners' own output.
 #[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,17 @@ impl Counts {
             self.passed += n.trim().parse::<usize>().unwrap_or(0);
         } else if let Some(n) = line.strip_prefix("# fail ") {
             self.failed += n.trim().parse::<usize>().unwrap_or(0);
+        }
+    }
+
+    /// Reads a line of `python3 -m unittest -v`: `test_name (module.Class.test_name) ... ok`,
+    /// `... FAIL` or `... ERROR`. Kept apart from `read`, whose cargo lines end the same way.
+    fn read_unittest(&mut self, line: &str) {
+        let line = line.trim_end();
+        if line.ends_with(" ... ok") {
+            self.passed += 1;
+        } else if line.ends_with(" ... FAIL") || line.ends_with(" ... ERROR") {
+            self.failed += 1;
         }
     }
 }
@@ -129,9 +141,29 @@ pub fn test() -> Result<(), String> {
             },
         )?;
         step(
-            "short drill: two regions, faults, scripted shoppers",
-            &mut |_| crate::drill::drill(&crate::drill::short()),
+            "moto's DynamoDB as the two-region stack runs it (python unittest)",
+            &mut |counts| {
+                run_watching(
+                    Command::new("python3")
+                        .args(["-m", "unittest", "-v", "moto_serial_test"])
+                        .env("PYTHONDONTWRITEBYTECODE", "1")
+                        .current_dir(root.join("xtask/src")),
+                    |line| counts.read_unittest(line),
+                )
+            },
         )?;
+        for store in [StoreKind::Sqlite, StoreKind::MysqlDynamodb] {
+            step(
+                &format!(
+                    "short drill on {}: two regions, faults, scripted shoppers",
+                    store.name()
+                ),
+                &mut |_| {
+                    let args = crate::drill::short(store);
+                    crate::drill::drill(&args)
+                },
+            )?;
+        }
         step("end-to-end in Chromium", &mut |counts| {
             run_watching(
                 Command::new("node")
@@ -185,11 +217,16 @@ mod tests {
         counts.read("# pass 4");
         counts.read("# fail 1");
         counts.read("running 12 tests");
+        counts.read("test tests::counts ... ok");
+        counts.read_unittest("test_a (moto_serial_test.Rollback.test_a) ... ok");
+        counts.read_unittest("test_b (moto_serial_test.Rollback.test_b) ... FAIL");
+        counts.read_unittest("test_c (moto_serial_test.Rollback.test_c) ... ERROR");
+        counts.read_unittest("Ran 3 tests in 0.5s");
         assert_eq!(
             counts,
             Counts {
-                passed: 19,
-                failed: 3
+                passed: 20,
+                failed: 5
             }
         );
     }
