@@ -2,7 +2,7 @@
 //! through the failover policy, and the primary killed, restarted, frozen, resumed, and switched
 //! away from and back; then every shopper's cart and orders checked against the store. Ends with
 //! one line, `drill: actions=N failed=N lost_writes=N duplicate_orders=N max_failover_ms=N
-//! p99_action_ms=N`, writes an SVG report, and fails when a target is missed.
+//! p99_action_ms=N`, writes an SVG report and a CSV of every action, and fails when a target is missed.
 
 mod checks;
 mod client;
@@ -170,6 +170,10 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
     std::fs::write(&report, report::svg(&records, &windows, end_ms, &line))
         .map_err(|e| format!("cannot write {}: {e}", report.display()))?;
     println!("drill: report {}", report.display());
+    let actions = folder.join("drill-actions.csv");
+    std::fs::write(&actions, report::csv(&records))
+        .map_err(|e| format!("cannot write {}: {e}", actions.display()))?;
+    println!("drill: every action {}", actions.display());
     println!("{line}");
     let missed = figures.missed();
     if missed.is_empty() {
@@ -336,13 +340,13 @@ impl Figures {
     }
 }
 
-/// `cargo xtask test`'s drill: a minute, eight shoppers, every fault.
-pub fn short() -> DrillArgs {
+/// `cargo xtask test`'s drill on `store`: a minute, eight shoppers, every fault.
+pub fn short(store: StoreKind) -> DrillArgs {
     DrillArgs {
         duration: 60,
         shoppers: 8,
         seed: 7,
         skip_build: false,
-        store: StoreKind::Sqlite,
+        store,
     }
 }

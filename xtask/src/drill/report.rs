@@ -1,5 +1,6 @@
 //! The drill's report: one self-contained SVG with every action's latency over time, coloured by
-//! the region that answered (red when none did), the fault windows shaded, and the figures.
+//! the region that answered (red when none did), the fault windows shaded, and the figures; and
+//! every action as a CSV row, to find which ones were slow.
 
 use std::fmt::Write;
 
@@ -151,9 +152,43 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// One row per action, in the order given: `shopper,action,start_ms,duration_ms,region,status,ok`
+/// (region and status empty when no answer came). No field holds a comma or a quote.
+pub fn csv(records: &[Record]) -> String {
+    let mut out = String::from("shopper,action,start_ms,duration_ms,region,status,ok\n");
+    for r in records {
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{}",
+            r.shopper,
+            r.action,
+            r.start_ms,
+            r.duration_ms,
+            r.region.as_deref().unwrap_or(""),
+            r.status.map_or(String::new(), |s| s.to_string()),
+            r.ok
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_csv_row_per_action_with_empty_fields_for_no_answer() {
+        let mut unanswered = record(900, 2_000, "us-east-1", false);
+        unanswered.region = None;
+        unanswered.status = None;
+        let csv = csv(&[record(0, 10, "us-east-1", true), unanswered]);
+        assert_eq!(
+            csv,
+            "shopper,action,start_ms,duration_ms,region,status,ok\n\
+             0,browse,0,10,us-east-1,200,true\n\
+             0,browse,900,2000,,,false\n"
+        );
+    }
 
     fn record(start_ms: u64, duration_ms: u64, region: &str, ok: bool) -> Record {
         Record {
