@@ -117,6 +117,29 @@ test('a hung primary: the shopper pays one timeout, checks out once on us-west-1
   });
 });
 
+test('a hung primary met by a new visitor: the catalogue that waited for the edge moves the page to the standby, so sign-up goes straight there', async () => {
+  await withStack(async (stack) => {
+    await stack.freeze();
+    const page = await browser.newPage();
+    const writes = [];
+    page.on('request', (request) => {
+      if (request.method() !== 'GET') writes.push(`${request.method()} ${new URL(request.url()).pathname}`);
+    });
+    await page.goto(stack.site.url);
+    await page.getByRole('link', { name: products[0].name, exact: true }).waitFor();
+    await expectServedByStandby(page);
+    await signUp(page, stack.site.url, { throughHeader: true });
+    assert.ok(writes.includes('POST /api-standby/user'), writes.join(', '));
+    assert.deepEqual(
+      writes.filter((write) => !write.includes(' /api-standby/')),
+      [],
+      'no write waited on the hung primary',
+    );
+    await stack.thaw();
+    await page.close();
+  });
+});
+
 test('the primary dies with "Place order" in flight: the click places exactly one order', async () => {
   await withStack(async (stack) => {
     const page = await browser.newPage();

@@ -64,11 +64,19 @@ impl ApiError {
     }
 
     /// How an attempt ended, for the failover policy; `None` when the page that asked went away,
-    /// which says nothing about the base.
-    fn outcome(result: &Result<String, ApiError>) -> Option<Outcome> {
+    /// which says nothing about the base. `elsewhere`: the answer came from a region other than
+    /// the page's own.
+    fn outcome(result: &Result<String, ApiError>, elsewhere: bool) -> Option<Outcome> {
+        let answered = |status| {
+            if elsewhere {
+                Outcome::AnsweredElsewhere(status)
+            } else {
+                Outcome::Answered(status)
+            }
+        };
         Some(match result {
-            Ok(_) => Outcome::Answered(200),
-            Err(ApiError::Rejected { status, .. }) => Outcome::Answered(*status),
+            Ok(_) => answered(200),
+            Err(ApiError::Rejected { status, .. }) => answered(*status),
             Err(ApiError::Unreachable) => Outcome::Unreachable,
             Err(ApiError::TimedOut) => Outcome::TimedOut,
             Err(ApiError::Unreadable | ApiError::Config(_)) => Outcome::BodyLost,
@@ -569,8 +577,11 @@ impl Api {
                 (Base::Standby, Some(standby)) => standby,
                 _ => config.url(&call.path),
             };
-            let result = self.send_to(&url, &call, plan.attempt.budget_ms).await;
-            let Some(outcome) = ApiError::outcome(&result) else {
+            let sent = self.send_to(&url, &call, plan.attempt.budget_ms).await;
+            let elsewhere =
+                matches!(&sent, Ok(answer) if answer.came_from_elsewhere(&config.region));
+            let result = sent.and_then(Answer::success);
+            let Some(outcome) = ApiError::outcome(&result, elsewhere) else {
                 break result;
             };
             if self.with_failover(&config, |f| f.settle(&mut plan, outcome, now_ms())) == Next::Done
@@ -617,7 +628,7 @@ impl Api {
         url: &str,
         call: &Call<'_>,
         budget_ms: u32,
-    ) -> Result<String, ApiError> {
+    ) -> Result<Answer, ApiError> {
         let authorization = call.token.map(|token| format!("Bearer {token}"));
         let mut headers = Vec::new();
         if let Some(authorization) = &authorization {
@@ -642,7 +653,7 @@ impl Api {
         )
         .await?;
         self.note_region(answer.region.as_deref());
-        answer.success()
+        Ok(answer)
     }
 
     fn note_region(&self, region: Option<&str>) {
@@ -701,6 +712,11 @@ struct Answer {
 impl Answer {
     fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
+    }
+
+    /// Whether a region other than `home` (the page's own, from `config.json`) answered.
+    fn came_from_elsewhere(&self, home: &str) -> bool {
+        !home.is_empty() && self.region.as_deref().is_some_and(|region| region != home)
     }
 
     /// The body of a 2xx answer, or the reason the server gave for refusing.
@@ -893,7 +909,7 @@ mod tests {
             rejected(503),
         ] {
             assert!(
-                ApiError::outcome(&outage).is_some_and(Outcome::is_outage),
+                ApiError::outcome(&outage, false).is_some_and(Outcome::is_outage),
                 "{outage:?}"
             );
         }
@@ -904,10 +920,27 @@ mod tests {
             Err(ApiError::Unreadable),
         ] {
             assert!(
-                ApiError::outcome(&answer).is_some_and(|o| !o.is_outage()),
+                ApiError::outcome(&answer, false).is_some_and(|o| !o.is_outage()),
                 "{answer:?}"
             );
         }
-        assert_eq!(ApiError::outcome(&Err(ApiError::Aborted)), None);
+        assert_eq!(ApiError::outcome(&Err(ApiError::Aborted), false), None);
+        assert_eq!(
+            ApiError::outcome(&rejected(404), true),
+            Some(Outcome::AnsweredElsewhere(404))
+        );
+    }
+
+    #[test]
+    fn an_answer_comes_from_elsewhere_when_it_names_another_region_than_the_page() {
+        let answer = |region: Option<&str>| Answer {
+            status: 200,
+            region: region.map(str::to_owned),
+            body: String::new(),
+        };
+        assert!(answer(Some("us-west-1")).came_from_elsewhere("us-east-1"));
+        assert!(!answer(Some("us-east-1")).came_from_elsewhere("us-east-1"));
+        assert!(!answer(None).came_from_elsewhere("us-east-1"));
+        assert!(!answer(Some("us-west-1")).came_from_elsewhere(""));
     }
 }

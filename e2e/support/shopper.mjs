@@ -36,9 +36,16 @@ export function byName(products, fragment) {
   return product;
 }
 
-/** Signs up on the site at `siteUrl` and waits until logged in; returns the email used. */
-export async function signUp(page, siteUrl, { email = freshEmail(), password = PASSWORD, firstName } = {}) {
-  await page.goto(`${siteUrl}/signup`);
+/**
+ * Signs up on the site at `siteUrl` and waits until logged in; returns the email used. With
+ * `throughHeader`, it follows the header's link from the page already open (no page load).
+ */
+export async function signUp(page, siteUrl, { email = freshEmail(), password = PASSWORD, firstName, throughHeader = false } = {}) {
+  if (throughHeader) {
+    await page.getByRole('link', { name: 'Sign up', exact: true }).click();
+  } else {
+    await page.goto(`${siteUrl}/signup`);
+  }
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   if (firstName !== undefined) await page.getByLabel('First name (optional)').fill(firstName);

@@ -8,6 +8,13 @@
 //! standby) and the client returns only when the probe succeeds. A hung primary therefore costs a
 //! shopper one attempt's budget, not one on every click.
 //!
+//! A read on the primary base can also succeed slowly from the standby's region: the CDN waited
+//! for a hung primary, then its origin group asked the standby. The caller reports such an answer
+//! as [`Outcome::AnsweredElsewhere`]; after [`Policy::edge_failover_ms`] it trips the breaker as a
+//! failure would (without resending the call, which succeeded), so the shopper's next click, a
+//! write above all (writes follow the active region at the CDN and do not fail over there), does
+//! not wait for the hung primary again.
+//!
 //! Pure logic with no I/O and no clock: the caller passes the time (milliseconds from any fixed
 //! start) and reports what each attempt gave. The budgets are chosen together with the CDN's
 //! origin timeouts; see the table in `infra/README.md`.
@@ -46,6 +53,10 @@ pub struct Policy {
     /// One probe of the primary's `/health`. A probe whose result never comes back is given up
     /// after twice this, and another caller is asked to probe.
     pub probe_budget_ms: u32,
+    /// An answer on the primary base from another region that took at least this long means the
+    /// CDN failed over on a hung primary. CloudFront's shortest origin timeout (to connect) is
+    /// 1 s; an answer that is not waiting on a timeout takes milliseconds.
+    pub edge_failover_ms: u32,
 }
 
 impl Policy {
@@ -56,6 +67,7 @@ impl Policy {
         standby_budget_ms: 8_000,
         stay_on_standby_ms: 30_000,
         probe_budget_ms: 3_500,
+        edge_failover_ms: 1_000,
     };
 
     /// The time budget of one attempt on `base`.
@@ -78,6 +90,10 @@ impl Default for Policy {
 pub enum Outcome {
     /// A response arrived with this status.
     Answered(u16),
+    /// A response arrived with this status from a region other than the page's own (the
+    /// `region` of `config.json`, the region whose bucket served the page): on the primary base,
+    /// the CDN's origin group answered from the standby.
+    AnsweredElsewhere(u16),
     /// No server answered: the connection was refused, reset or never made.
     Unreachable,
     /// No response within the attempt's budget.
@@ -92,7 +108,9 @@ impl Outcome {
     /// (500, 502, 503, 504, timeouts, refused connections).
     pub fn is_outage(self) -> bool {
         match self {
-            Outcome::Answered(status) => matches!(status, 500 | 502 | 503 | 504),
+            Outcome::Answered(status) | Outcome::AnsweredElsewhere(status) => {
+                matches!(status, 500 | 502 | 503 | 504)
+            }
             Outcome::Unreachable | Outcome::TimedOut => true,
             Outcome::BodyLost => false,
         }
@@ -125,6 +143,8 @@ pub struct Call {
     /// When set, the caller sends a probe of the primary's `/health` with this budget (it may do
     /// so alongside the call) and reports it with [`Failover::probe_done`].
     pub probe: Option<Attempt>,
+    /// When the current attempt was sent.
+    sent_ms: u64,
     retry_safe: bool,
     retried: bool,
 }
@@ -210,6 +230,7 @@ impl Failover {
                 base: Base::Primary,
                 budget_ms: self.policy.probe_budget_ms,
             }),
+            sent_ms: now_ms,
             retry_safe,
             retried: false,
         }
@@ -217,11 +238,20 @@ impl Failover {
 
     /// Records how `call`'s current attempt ended and says what to do next. A failed attempt on
     /// the base the client is serving from moves the client to the other base (a failover on the
-    /// primary, a way back on the standby) whether or not this call may be retried.
+    /// primary, a way back on the standby) whether or not this call may be retried; so does a slow
+    /// answer from elsewhere on the primary (see [`Policy::edge_failover_ms`]).
     pub fn settle(&mut self, call: &mut Call, outcome: Outcome, now_ms: u64) -> Next {
         let base = call.attempt.base;
         if !outcome.is_outage() {
-            if call.retried {
+            let failed_over_at_edge = matches!(outcome, Outcome::AnsweredElsewhere(_))
+                && now_ms.saturating_sub(call.sent_ms) >= u64::from(self.policy.edge_failover_ms);
+            if base == Base::Primary
+                && failed_over_at_edge
+                && self.has_standby
+                && self.mode == Mode::OnPrimary
+            {
+                self.mode = Mode::OnStandby { since_ms: now_ms };
+            } else if call.retried {
                 // The other base answered after the serving one failed: serve from it.
                 self.serve_from(base, now_ms);
             }
@@ -238,6 +268,7 @@ impl Failover {
         }
         let other = base.other();
         call.retried = true;
+        call.sent_ms = now_ms;
         call.attempt = Attempt {
             base: other,
             budget_ms: self.policy.budget(other),
@@ -284,6 +315,7 @@ mod tests {
         standby_budget_ms: 8_000,
         stay_on_standby_ms: 30_000,
         probe_budget_ms: 2_000,
+        edge_failover_ms: 1_000,
     };
 
     fn client() -> Failover {
@@ -564,6 +596,63 @@ mod tests {
     }
 
     #[test]
+    fn a_slow_answer_from_elsewhere_on_the_primary_trips_the_breaker_without_a_resend() {
+        for status in [200, 201, 404] {
+            let mut f = client();
+            let mut call = f.begin(true, 100);
+            assert_eq!(
+                f.settle(&mut call, Outcome::AnsweredElsewhere(status), 2_100),
+                Next::Done,
+                "{status}"
+            );
+            assert_eq!(f.mode(), Mode::OnStandby { since_ms: 2_100 }, "{status}");
+            assert_eq!(f.begin(false, 2_200).attempt.base, Base::Standby);
+        }
+    }
+
+    #[test]
+    fn a_quick_answer_from_elsewhere_or_a_slow_one_from_home_keeps_the_client_on_the_primary() {
+        // Quick from elsewhere: the page came from the standby's bucket, or writes were moved.
+        let mut f = client();
+        let mut call = f.begin(true, 100);
+        f.settle(&mut call, Outcome::AnsweredElsewhere(200), 1_099);
+        assert_eq!(f.mode(), Mode::OnPrimary);
+        // Slow from the page's own region: a slow primary, not a failover.
+        let mut call = f.begin(true, 2_000);
+        f.settle(&mut call, Outcome::Answered(200), 9_000);
+        assert_eq!(f.mode(), Mode::OnPrimary);
+    }
+
+    #[test]
+    fn a_slow_answer_from_elsewhere_changes_nothing_on_the_standby_or_without_one() {
+        let mut f = client();
+        fail_over(&mut f, 0);
+        let mut call = f.begin(true, 100);
+        f.settle(&mut call, Outcome::AnsweredElsewhere(200), 5_000);
+        assert_eq!(f.mode(), Mode::OnStandby { since_ms: 0 });
+
+        let mut f = Failover::new(P, false);
+        let mut call = f.begin(true, 0);
+        f.settle(&mut call, Outcome::AnsweredElsewhere(200), 5_000);
+        assert_eq!(f.mode(), Mode::OnPrimary);
+    }
+
+    #[test]
+    fn a_retry_is_timed_from_its_own_sending() {
+        // The standby fails after a stay, and the primary's quick answer to the resend comes from
+        // elsewhere (writes moved): that is not a failover at the edge.
+        let mut f = client();
+        fail_over(&mut f, 0);
+        let mut call = f.begin(true, 40_000);
+        assert_eq!(f.settle(&mut call, Outcome::TimedOut, 48_000), Next::Retry);
+        assert_eq!(
+            f.settle(&mut call, Outcome::AnsweredElsewhere(200), 48_050),
+            Next::Done
+        );
+        assert_eq!(f.mode(), Mode::OnPrimary);
+    }
+
+    #[test]
     fn without_a_standby_every_call_goes_to_the_primary_once() {
         let mut f = Failover::new(P, false);
         assert_eq!(
@@ -581,6 +670,8 @@ mod tests {
         assert!(d.primary_budget_ms > 1_000 + 2_000);
         assert!(d.standby_budget_ms >= d.primary_budget_ms);
         assert!(d.stay_on_standby_ms >= 10 * u64::from(d.primary_budget_ms) / 2);
+        // At or below CloudFront's shortest origin timeout, so every failover at the edge counts.
+        assert!(d.edge_failover_ms <= 1_000);
         assert_eq!(d.budget(Base::Standby), d.standby_budget_ms);
     }
 }

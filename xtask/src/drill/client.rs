@@ -34,17 +34,21 @@ pub struct Client {
     http: reqwest::Client,
     primary: String,
     standby: String,
+    /// The page's own region (`config.json`'s `region`); an answer from another is from elsewhere.
+    home_region: String,
     failover: Arc<Mutex<Failover>>,
     started: Instant,
 }
 
 impl Client {
-    /// A client of the site at `site` (`/api` and `/api-standby` below it), on the clock `started`.
-    pub fn new(http: reqwest::Client, site: &str, started: Instant) -> Self {
+    /// A client of the site at `site` (`/api` and `/api-standby` below it) whose page came from
+    /// `home_region`, on the clock `started`.
+    pub fn new(http: reqwest::Client, site: &str, home_region: &str, started: Instant) -> Self {
         Client {
             http,
             primary: format!("{site}/api"),
             standby: format!("{site}/api-standby"),
+            home_region: home_region.to_owned(),
             failover: Arc::new(Mutex::new(Failover::new(Policy::DEFAULT, true))),
             started,
         }
@@ -120,6 +124,14 @@ impl Client {
                 Err(_) => Err(NoAnswer::Unreachable),
             };
             let outcome = match &result {
+                Ok(answer)
+                    if answer
+                        .region
+                        .as_deref()
+                        .is_some_and(|r| r != self.home_region) =>
+                {
+                    Outcome::AnsweredElsewhere(answer.status)
+                }
                 Ok(answer) => Outcome::Answered(answer.status),
                 Err(NoAnswer::Unreachable) => Outcome::Unreachable,
                 Err(NoAnswer::TimedOut) => Outcome::TimedOut,

@@ -15,6 +15,9 @@ use uuid::Uuid;
 
 use super::client::{Answer, Client};
 
+/// The region of the page the shoppers load: the edge's `config.json` names the primary.
+const PAGE_REGION: &str = crate::regions::PRIMARY_REGION;
+
 /// One action as the shopper lived it.
 #[derive(Clone, Debug)]
 pub struct Record {
@@ -89,7 +92,7 @@ impl Shopper {
             rng: fastrand::Rng::with_seed(
                 seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             ),
-            client: Client::new(http.clone(), site, started),
+            client: Client::new(http.clone(), site, PAGE_REGION, started),
             http,
             site: site.to_owned(),
             started,
@@ -109,7 +112,7 @@ impl Shopper {
         while Instant::now() < deadline {
             let length = Duration::from_millis(self.rng.u64(8_000..20_000));
             let end = deadline.min(Instant::now() + length);
-            self.client = Client::new(self.http.clone(), &self.site, self.started);
+            self.client = Client::new(self.http.clone(), &self.site, PAGE_REGION, self.started);
             self.products.clear();
             self.expected = Expected::new(format!(
                 "shopper{}.visit{visit}.seed{}@drill.example",
