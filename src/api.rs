@@ -15,7 +15,7 @@ use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use unishop_failover::{Base, Failover, Next, Outcome, Policy};
+use unishop_failover::{answered_elsewhere, Base, Failover, Next, Outcome, Policy};
 use unishop_model::{
     Basket, BasketChange, Cart, CartLine, FieldError, Health, LoginRequest, MergeRequest,
     MergeResult, Order, PlaceOrder, Problem, Product, ProductRef, SetQuantity, ShippingAddress,
@@ -578,8 +578,8 @@ impl Api {
                 _ => config.url(&call.path),
             };
             let sent = self.send_to(&url, &call, plan.attempt.budget_ms).await;
-            let elsewhere =
-                matches!(&sent, Ok(answer) if answer.came_from_elsewhere(&config.region));
+            let elsewhere = matches!(&sent, Ok(answer)
+                if answered_elsewhere(answer.region.as_deref(), &config.region));
             let result = sent.and_then(Answer::success);
             let Some(outcome) = ApiError::outcome(&result, elsewhere) else {
                 break result;
@@ -712,11 +712,6 @@ struct Answer {
 impl Answer {
     fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
-    }
-
-    /// Whether a region other than `home` (the page's own, from `config.json`) answered.
-    fn came_from_elsewhere(&self, home: &str) -> bool {
-        !home.is_empty() && self.region.as_deref().is_some_and(|region| region != home)
     }
 
     /// The body of a 2xx answer, or the reason the server gave for refusing.
@@ -929,18 +924,5 @@ mod tests {
             ApiError::outcome(&rejected(404), true),
             Some(Outcome::AnsweredElsewhere(404))
         );
-    }
-
-    #[test]
-    fn an_answer_comes_from_elsewhere_when_it_names_another_region_than_the_page() {
-        let answer = |region: Option<&str>| Answer {
-            status: 200,
-            region: region.map(str::to_owned),
-            body: String::new(),
-        };
-        assert!(answer(Some("us-west-1")).came_from_elsewhere("us-east-1"));
-        assert!(!answer(Some("us-east-1")).came_from_elsewhere("us-east-1"));
-        assert!(!answer(None).came_from_elsewhere("us-east-1"));
-        assert!(!answer(Some("us-west-1")).came_from_elsewhere(""));
     }
 }

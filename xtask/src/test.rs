@@ -158,10 +158,7 @@ pub fn test() -> Result<(), String> {
                     "short drill on {}: two regions, faults, scripted shoppers",
                     store.name()
                 ),
-                &mut |_| {
-                    let args = crate::drill::short(store);
-                    crate::drill::drill(&args)
-                },
+                &mut |_| crate::drill::drill(&crate::drill::short(store)),
             )?;
         }
         step("end-to-end in Chromium", &mut |counts| {

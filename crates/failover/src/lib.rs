@@ -301,6 +301,13 @@ impl Failover {
     }
 }
 
+/// Whether an answer naming `region` (its `x-unishop-region`, if any) came from elsewhere than
+/// `home`, the page's own region (`config.json`'s `region`; empty when unknown): what the caller
+/// reports as [`Outcome::AnsweredElsewhere`].
+pub fn answered_elsewhere(region: Option<&str>, home: &str) -> bool {
+    !home.is_empty() && region.is_some_and(|region| region != home)
+}
+
 /// Whether a probe's answer means the primary is back: `/health` answered 2xx.
 pub fn probe_healthy(outcome: Outcome) -> bool {
     matches!(outcome, Outcome::Answered(status) if (200..300).contains(&status))
@@ -593,6 +600,14 @@ mod tests {
             Next::Done
         );
         assert!(f.on_standby());
+    }
+
+    #[test]
+    fn an_answer_is_from_elsewhere_when_it_names_another_region_than_the_page() {
+        assert!(answered_elsewhere(Some("us-west-1"), "us-east-1"));
+        assert!(!answered_elsewhere(Some("us-east-1"), "us-east-1"));
+        assert!(!answered_elsewhere(None, "us-east-1"));
+        assert!(!answered_elsewhere(Some("us-west-1"), ""));
     }
 
     #[test]

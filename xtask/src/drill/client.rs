@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use unishop_failover::{probe_healthy, Base, Failover, Next, Outcome, Policy};
+use unishop_failover::{answered_elsewhere, probe_healthy, Base, Failover, Next, Outcome, Policy};
 
 /// The answer a call ended with.
 pub struct Answer {
@@ -124,12 +124,7 @@ impl Client {
                 Err(_) => Err(NoAnswer::Unreachable),
             };
             let outcome = match &result {
-                Ok(answer)
-                    if answer
-                        .region
-                        .as_deref()
-                        .is_some_and(|r| r != self.home_region) =>
-                {
+                Ok(answer) if answered_elsewhere(answer.region.as_deref(), &self.home_region) => {
                     Outcome::AnsweredElsewhere(answer.status)
                 }
                 Ok(answer) => Outcome::Answered(answer.status),
