@@ -6,6 +6,8 @@
 //! Needs `UNISHOP_TEST_MOTO_URL` (a running moto_server) and `UNISHOP_TEST_MARIADB`; both are set
 //! by `cargo xtask test`, and the test is skipped, saying so, without them.
 
+#[path = "support/api.rs"]
+mod api;
 #[path = "support/mariadb.rs"]
 mod mariadb;
 
@@ -16,7 +18,6 @@ use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use serde_json::json;
 use sqlx::Connection;
 use unishop_api::auth::{now_secs, TokenKey};
-use unishop_model::Session;
 
 const MOTO_URL: &str = "UNISHOP_TEST_MOTO_URL";
 
@@ -139,24 +140,8 @@ async fn the_binary_reads_its_secrets_once_and_never_shows_them() {
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_owned();
-    let http = reqwest::Client::new();
-    let body = json!({"email": "secret@example.com", "password": "correct horse battery"});
-    let created = http
-        .post(format!("{base}/user"))
-        .json(&body)
-        .send()
-        .await
-        .expect("answered");
-    assert_eq!(created.status(), reqwest::StatusCode::CREATED);
-    let session: Session = http
-        .post(format!("{base}/user/login"))
-        .json(&body)
-        .send()
-        .await
-        .expect("answered")
-        .json()
-        .await
-        .expect("a session");
+    let session =
+        api::sign_up_and_log_in(&reqwest::Client::new(), &base, "secret@example.com").await;
     // The token is signed with the key from the secret, so every region holding it accepts it.
     let key = TokenKey::new(&token_key).expect("key");
     assert_eq!(

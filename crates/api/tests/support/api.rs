@@ -1,5 +1,6 @@
 //! The API served on loopback over given stores, with one signed-in shopper: what the fault tests
 //! (a database or DynamoDB stopped mid-test) start from. Each test adds its own way of calling.
+//! Also the sign-up and log-in of a shopper at any API base (the binary's test starts its own).
 
 // Each test binary that includes this module uses a part of it.
 #![allow(dead_code)]
@@ -19,6 +20,27 @@ pub struct Api {
     pub token: String,
 }
 
+/// Signs up `email` (password "correct horse battery") at the API at `base` and logs in.
+pub async fn sign_up_and_log_in(client: &Client, base: &str, email: &str) -> Session {
+    let credentials = json!({"email": email, "password": "correct horse battery"});
+    let signed_up = client
+        .post(format!("{base}/user"))
+        .json(&credentials)
+        .send()
+        .await
+        .expect("signs up");
+    assert_eq!(signed_up.status(), StatusCode::CREATED);
+    client
+        .post(format!("{base}/user/login"))
+        .json(&credentials)
+        .send()
+        .await
+        .expect("logs in")
+        .json()
+        .await
+        .expect("session")
+}
+
 /// Serves `stores` on a free loopback port (region us-east-1), then signs up and logs in one
 /// shopper with `client`.
 pub async fn serve_signed_in(stores: Stores, client: Client) -> Api {
@@ -29,23 +51,7 @@ pub async fn serve_signed_in(stores: Stores, client: Client) -> Api {
     let tokens = TokenKey::new("test-key-test-key-test-key-test-key").expect("key");
     let app = router(AppState::new("us-east-1", stores, tokens));
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let credentials = json!({"email": "fault@example.com", "password": "correct horse battery"});
-    let signed_up = client
-        .post(format!("{base}/user"))
-        .json(&credentials)
-        .send()
-        .await
-        .expect("signs up");
-    assert_eq!(signed_up.status(), StatusCode::CREATED);
-    let session: Session = client
-        .post(format!("{base}/user/login"))
-        .json(&credentials)
-        .send()
-        .await
-        .expect("logs in")
-        .json()
-        .await
-        .expect("session");
+    let session = sign_up_and_log_in(&client, &base, "fault@example.com").await;
     Api {
         base,
         client,
