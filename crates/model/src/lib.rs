@@ -10,6 +10,8 @@ mod catalogue;
 mod money;
 mod order;
 mod problem;
+#[cfg(feature = "seed")]
+pub mod seed;
 mod validation;
 
 pub use auth::{Session, TOKEN_HEADER_SCHEME};
