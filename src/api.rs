@@ -8,6 +8,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use gloo_net::http::{Method, RequestBuilder};
@@ -215,6 +216,9 @@ pub struct Api {
     pub on_standby: RwSignal<bool>,
     /// On a page's copy ([`Api::for_page`]): fires when the page goes away.
     page: Option<SendWrapper<AbortSignal>>,
+    /// The catalogue the page was prerendered with (embedded in its HTML), shown until the API's
+    /// own answer arrives, and kept when the API does not answer.
+    prerendered: Option<Arc<[Product]>>,
 }
 
 impl Api {
@@ -227,13 +231,41 @@ impl Api {
             refused_token: RwSignal::new(None),
             on_standby: RwSignal::new(false),
             page: None,
+            prerendered: None,
         }
+    }
+
+    /// A client whose pages start from `catalogue`, the one their HTML was prerendered with: on
+    /// the host while rendering that HTML, in the browser while hydrating it.
+    pub fn with_prerendered(catalogue: Vec<Product>) -> Self {
+        Self {
+            prerendered: Some(catalogue.into()),
+            ..Self::new()
+        }
+    }
+
+    /// The catalogue the page was prerendered with, if it was.
+    pub fn prerendered(&self) -> Option<Vec<Product>> {
+        self.prerendered.as_deref().map(<[Product]>::to_vec)
+    }
+
+    /// The prerendered product `uuid`, if the page was prerendered with it.
+    pub fn prerendered_product(&self, uuid: Uuid) -> Option<Product> {
+        self.prerendered
+            .as_deref()?
+            .iter()
+            .find(|p| p.uuid == uuid)
+            .cloned()
     }
 
     /// A copy of the client for the page being built: the page's own reads (orders, status) are
     /// aborted when the current reactive owner (the page) is cleaned up. Writes, and what the
     /// whole app shares (config, catalogue, cart), are never aborted.
     pub fn for_page(&self) -> Api {
+        // Off the web (prerendering) there is nothing to abort.
+        if crate::browser::window().is_none() {
+            return self.clone();
+        }
         let Ok(controller) = AbortController::new() else {
             return self.clone();
         };
@@ -737,7 +769,7 @@ struct Deadline {
 impl Deadline {
     fn start(budget_ms: u32, page: Option<&AbortSignal>) -> Option<Deadline> {
         let controller = AbortController::new().ok()?;
-        let window = web_sys::window()?;
+        let window = crate::browser::window()?;
         let timed_out = Rc::new(Cell::new(false));
         let on_timeout = Closure::<dyn FnMut()>::new({
             let controller = controller.clone();
@@ -798,7 +830,7 @@ impl Deadline {
 
 impl Drop for Deadline {
     fn drop(&mut self) {
-        if let (Some(window), Some((id, _))) = (web_sys::window(), &self.timer) {
+        if let (Some(window), Some((id, _))) = (crate::browser::window(), &self.timer) {
             window.clear_timeout_with_handle(*id);
         }
         if let Some((page, on_abort)) = &self.page {

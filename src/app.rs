@@ -14,6 +14,7 @@ use crate::pages::orders::{OrderPage, OrdersPage};
 use crate::pages::product::ProductPage;
 use crate::pages::status::StatusPage;
 use crate::router::{encode_component, Location, Route};
+use crate::settled::Settled;
 use crate::state::Shop;
 
 /// How long the first render waits for `config.json` before mounting without it.
@@ -29,6 +30,17 @@ const CATALOGUE_GRACE_MS: i32 = 150;
 /// page back for long: past [`CONFIG_GRACE_MS`] or [`CATALOGUE_GRACE_MS`] the app mounts and
 /// shows its loading state meanwhile. Tasks run in the order they are spawned.
 pub fn start() {
+    #[cfg(feature = "hydrate")]
+    if let Some(catalogue) = crate::prerendered::here() {
+        // The page is this URL's prerendered HTML: hydrate it now, from the catalogue it was
+        // rendered with; config.json and the API's own catalogue are read after.
+        let api = Api::with_prerendered(catalogue);
+        leptos::mount::hydrate_body(move || {
+            let location = Location::install();
+            view! { <App api location for_hydration=true /> }
+        });
+        return;
+    }
     let api = Api::new();
     // Leptos's executor is set up by the mount: until then, wasm-bindgen's runs the tasks.
     wasm_bindgen_futures::spawn_local(async move {
@@ -64,13 +76,19 @@ pub fn start() {
 }
 
 fn mount(api: Api) {
-    leptos::mount::mount_to_body(move || view! { <App api /> });
+    // Another URL's prerendered HTML (a server that answers every path with the same page):
+    // built afresh instead.
+    crate::prerendered::clear();
+    leptos::mount::mount_to_body(move || {
+        let location = Location::install();
+        view! { <App api location /> }
+    });
 }
 
 /// Resolves after `ms` milliseconds (at once if the browser has no timers).
 async fn sleep(ms: i32) {
     let timer = js_sys::Promise::new(&mut |resolve, _| {
-        let set = web_sys::window().map(|window| {
+        let set = crate::browser::window().map(|window| {
             window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
         });
         if !matches!(set, Some(Ok(_))) {
@@ -82,7 +100,7 @@ async fn sleep(ms: i32) {
 
 /// Whether the page being loaded shows products (catalogue, product, cart, review).
 fn first_page_needs_catalogue() -> bool {
-    let path = web_sys::window()
+    let path = crate::browser::window()
         .and_then(|w| w.location().pathname().ok())
         .unwrap_or_default();
     matches!(
@@ -91,12 +109,14 @@ fn first_page_needs_catalogue() -> bool {
     )
 }
 
-/// The whole storefront: shared state, the header, and one page per route.
+/// The whole storefront: shared state, the header, and one page per route, at `location`
+/// ([`Location::install`] in the browser, [`Location::at`] when prerendering). Rendered
+/// `for_hydration`, it first shows what every shopper gets (see [`crate::settled`]).
 #[component]
-pub fn App(api: Api) -> impl IntoView {
+pub fn App(api: Api, location: Location, #[prop(optional)] for_hydration: bool) -> impl IntoView {
     let shop = Shop::restore(api.clone());
-    let location = Location::install();
     end_refused_sessions(&api, shop, location);
+    provide_context(Settled::new(for_hydration));
     provide_context(api.clone());
     provide_context(shop);
     provide_context(location);
@@ -160,7 +180,7 @@ fn page(route: Route) -> AnyView {
 /// skip link in some browsers.
 fn skip_to_main(ev: leptos::ev::MouseEvent) {
     ev.prevent_default();
-    let main = web_sys::window()
+    let main = crate::browser::window()
         .and_then(|w| w.document())
         .and_then(|d| d.get_element_by_id("main"));
     if let Some(element) = main {

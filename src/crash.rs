@@ -29,7 +29,7 @@ pub fn has_crashed() -> bool {
 
 /// Puts the crash notice at the top of the page (once) and moves focus to it.
 pub fn show_crash_notice() {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+    let Some(document) = crate::browser::window().and_then(|w| w.document()) else {
         return;
     };
     let (Some(body), Ok(notice)) = (document.body(), document.create_element("div")) else {

@@ -49,6 +49,37 @@ impl<T: Clone + 'static> Loader<T> {
         Fut: Future<Output = T> + 'static,
     {
         let skip_first = known.is_some();
+        Self::build(known, skip_first, |_, _| false, fetch)
+    }
+
+    /// Shows `known` from the first render, like [`Loader::starting_with`], but sends the first
+    /// fetch all the same: for an answer the page's HTML was prerendered with, which the API may
+    /// have changed since. An answer equal to the one on show changes nothing, so the page is not
+    /// rebuilt for it (and hydrated markup is kept).
+    pub fn refreshing<F, Fut>(known: T, fetch: F) -> Self
+    where
+        T: PartialEq,
+        F: Fn() -> Fut + 'static,
+        Fut: Future<Output = T> + 'static,
+    {
+        Self::build(
+            Some(known),
+            false,
+            |shown, value| shown.as_ref() == Some(value),
+            fetch,
+        )
+    }
+
+    fn build<F, Fut>(
+        known: Option<T>,
+        skip_first: bool,
+        unchanged: fn(&Option<T>, &T) -> bool,
+        fetch: F,
+    ) -> Self
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: Future<Output = T> + 'static,
+    {
         let answer = RwSignal::new_local(known);
         let reload = Trigger::new();
         let start = move |latest: Rc<Cell<u64>>| -> Task {
@@ -56,8 +87,11 @@ impl<T: Clone + 'static> Loader<T> {
             let this = latest.get();
             Box::pin(async move {
                 let value = pending.await;
-                if latest.get() == this {
-                    // The page may be gone by now; then there is nobody to tell.
+                // The page may be gone by now; then there is nobody to tell.
+                let same = answer
+                    .try_with_untracked(|shown| unchanged(shown, &value))
+                    .unwrap_or(true);
+                if latest.get() == this && !same {
                     let _ = answer.try_set(Some(value));
                 }
             })

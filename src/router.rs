@@ -127,6 +127,19 @@ impl Location {
         location
     }
 
+    /// A fixed URL (`/product/{uuid}`, `/?q=float`), for rendering a page on the host: no browser,
+    /// no history.
+    pub fn at(path_and_query: &str) -> Location {
+        let (path, search) = match path_and_query.find('?') {
+            Some(at) => path_and_query.split_at(at),
+            None => (path_and_query, ""),
+        };
+        Location {
+            path: RwSignal::new(path.to_owned()),
+            search: RwSignal::new(search.to_owned()),
+        }
+    }
+
     /// The current page, tracked.
     pub fn route(&self) -> Route {
         self.path.with(|path| Route::parse(path))
@@ -161,7 +174,7 @@ impl Location {
     }
 
     fn go(&self, url: &str, replace: bool) -> bool {
-        let Some(window) = web_sys::window() else {
+        let Some(window) = crate::browser::window() else {
             return false;
         };
         let Ok(history) = window.history() else {
@@ -182,7 +195,7 @@ impl Location {
     }
 
     fn read_browser_url(&self) {
-        let Some(location) = web_sys::window().map(|w| w.location()) else {
+        let Some(location) = crate::browser::window().map(|w| w.location()) else {
             return;
         };
         let path = location.pathname().unwrap_or_else(|_| "/".to_owned());
@@ -221,7 +234,7 @@ impl Location {
             .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
             .and_then(|element| element.closest("a[href]").ok().flatten())
             .and_then(|element| element.dyn_into::<web_sys::HtmlAnchorElement>().ok());
-        let (Some(anchor), Some(window)) = (anchor, web_sys::window()) else {
+        let (Some(anchor), Some(window)) = (anchor, crate::browser::window()) else {
             return;
         };
         let here = window.location();
@@ -260,7 +273,7 @@ fn focus_heading(navigation: u64, frames_left: u32) {
         if NAVIGATIONS.load(Ordering::Relaxed) != navigation {
             return;
         }
-        let heading = web_sys::window()
+        let heading = crate::browser::window()
             .and_then(|w| w.document())
             .and_then(|d| d.query_selector("main h1").ok().flatten());
         match heading {
@@ -277,7 +290,7 @@ fn focus_heading(navigation: u64, frames_left: u32) {
 
 /// Sets `document.title` for a page: "Cart · The Unicorn Shop" (WCAG 2.4.2).
 pub fn set_title(page: &str) {
-    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+    if let Some(document) = crate::browser::window().and_then(|w| w.document()) {
         document.set_title(&page_title(page));
     }
 }

@@ -312,7 +312,7 @@ fn too_many(error: unishop_model::TooManyLines) -> ApiError {
 /// site on plain http), a version 4 UUID from `crypto.getRandomValues()`, or from `Math.random()`
 /// as a last resort; nothing here throws.
 pub fn new_idempotency_key() -> String {
-    let crypto = web_sys::window().and_then(|w| w.crypto().ok());
+    let crypto = crate::browser::window().and_then(|w| w.crypto().ok());
     if let Some(crypto) = &crypto {
         let has_random_uuid = js_sys::Reflect::has(crypto, &"randomUUID".into()).unwrap_or(false);
         if has_random_uuid {
@@ -336,11 +336,11 @@ pub fn now_seconds() -> i64 {
 }
 
 fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
+    crate::browser::window()?.local_storage().ok()?
 }
 
 fn session_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.session_storage().ok()?
+    crate::browser::window()?.session_storage().ok()?
 }
 
 fn read(storage: Option<web_sys::Storage>, key: &str) -> Option<String> {

@@ -49,7 +49,7 @@ pub fn Field(
 /// Moves keyboard focus to the first input marked invalid (after the view has updated).
 pub fn focus_first_error() {
     request_animation_frame(|| {
-        let first = web_sys::window()
+        let first = crate::browser::window()
             .and_then(|w| w.document())
             .and_then(|d| d.query_selector("[aria-invalid='true']").ok().flatten());
         if let Some(element) = first {

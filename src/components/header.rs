@@ -2,6 +2,7 @@ use leptos::prelude::*;
 
 use crate::api::Api;
 use crate::session::Backend;
+use crate::settled::{use_settled, Settled};
 use crate::state::Shop;
 
 /// The site header: the brand with the serving region, the navigation, the cart count, and a calm
@@ -10,10 +11,23 @@ use crate::state::Shop;
 pub fn Header() -> impl IntoView {
     let api = expect_context::<Api>();
     let shop = expect_context::<Shop>();
-    let region = move || api.region.get().unwrap_or_else(|| "…".to_owned());
+    // Until the page has settled it shows what its prerendered HTML shows (see crate::settled).
+    let settled = use_settled();
+    let region = move || {
+        settled
+            .get()
+            .then(|| api.region.get())
+            .flatten()
+            .unwrap_or_else(|| "…".to_owned())
+    };
     // Which backend the shopper is logged in to, if any: memoised, so the links are rebuilt only
     // at login and logout.
-    let account = Memo::new(move |_| shop.session.with(|s| s.as_ref().map(|s| s.backend)));
+    let account = Memo::new(move |_| {
+        settled
+            .get()
+            .then(|| shop.session.with(|s| s.as_ref().map(|s| s.backend)))
+            .flatten()
+    });
     view! {
         <header class="site-header">
             <a class="brand" href="/">
@@ -43,7 +57,7 @@ pub fn Header() -> impl IntoView {
                     <li>
                         <a href="/cart" class="cart-link">
                             "Cart "
-                            <span class="cart-count" data-testid="cart-count">{move || cart_count(shop)}</span>
+                            <span class="cart-count" data-testid="cart-count">{move || cart_count(shop, settled)}</span>
                             <span class="visually-hidden">" items"</span>
                         </a>
                     </li>
@@ -59,10 +73,12 @@ pub fn Header() -> impl IntoView {
     }
 }
 
-/// The header's count: "…" while the server cart is on its way, never a count of an empty cart
+/// The header's count: that of an empty cart until the page has settled, "…" while the server cart is on its way, never a count of an empty cart
 /// that is not known to be empty.
-fn cart_count(shop: Shop) -> String {
-    if shop.cart_loading.get() {
+fn cart_count(shop: Shop, settled: Settled) -> String {
+    if !settled.get() {
+        "0".to_owned()
+    } else if shop.cart_loading.get() {
         "…".to_owned()
     } else {
         shop.count().to_string()

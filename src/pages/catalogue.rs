@@ -15,10 +15,18 @@ const PLACEHOLDER_CARDS: usize = 10;
 #[component]
 pub fn CataloguePage() -> impl IntoView {
     let api = expect_context::<Api>();
-    let products = Loader::starting_with(api.products_loaded().map(Ok), move || {
-        let api = api.clone();
-        async move { api.products().await }
-    });
+    let products = match (api.products_loaded(), api.prerendered()) {
+        // Prerendered: shown from the first frame, refreshed from the API, kept while it is down.
+        (None, Some(prerendered)) => Loader::refreshing(Ok(prerendered.clone()), move || {
+            let api = api.clone();
+            let prerendered = prerendered.clone();
+            async move { api.products().await.or(Ok(prerendered)) }
+        }),
+        (loaded, _) => Loader::starting_with(loaded.map(Ok), move || {
+            let api = api.clone();
+            async move { api.products().await }
+        }),
+    };
     let location = use_location();
     let query = Memo::new(move |_| {
         CatalogueQuery::from_params(

@@ -16,10 +16,18 @@ use crate::state::Shop;
 pub fn ProductPage(uuid: Uuid) -> impl IntoView {
     let api = expect_context::<Api>();
     set_title("Product");
-    let product = Loader::new(move || {
-        let api = api.clone();
-        async move { api.product(uuid).await }
-    });
+    let product = match api.prerendered_product(uuid) {
+        // Prerendered: shown from the first frame, refreshed from the API, kept while it is down.
+        Some(prerendered) => Loader::refreshing(Ok(Some(prerendered.clone())), move || {
+            let api = api.clone();
+            let prerendered = prerendered.clone();
+            async move { api.product(uuid).await.or(Ok(Some(prerendered))) }
+        }),
+        None => Loader::new(move || {
+            let api = api.clone();
+            async move { api.product(uuid).await }
+        }),
+    };
     view! {
             {move || {
                 product
