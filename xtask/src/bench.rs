@@ -39,12 +39,12 @@ impl BundleSizes {
     }
 }
 
-/// Builds the storefront for release into `dist/`.
+/// Builds the site for release into `dist/`, as `cargo xtask build` does (for the local edge's
+/// address).
 pub fn build_release() -> Result<PathBuf, String> {
-    run(Command::new("trunk")
-        .args(["build", "--release"])
-        .current_dir(repo_root()))?;
-    Ok(repo_root().join("dist"))
+    crate::build::build(&crate::build::BuildArgs {
+        site_url: crate::build::LOCAL_SITE_URL.to_owned(),
+    })
 }
 
 /// Measures the wasm, js and css files Trunk wrote at the top of `dist`.

@@ -3,6 +3,7 @@
 mod api_checks;
 mod aws;
 mod bench;
+mod build;
 mod dev;
 mod drill;
 mod failover;
@@ -49,6 +50,9 @@ enum Task {
         #[arg(long, value_enum, default_value_t, requires = "two_regions")]
         store: stores::StoreKind,
     },
+    /// Build the site into dist/ exactly as `release` uploads it: Trunk's release build and the
+    /// prerendered catalogue and product pages, sitemap.xml and robots.txt.
+    Build(build::BuildArgs),
     /// Run every check and test of the project (what CI runs); ends with a summary line.
     Test,
     /// Check the CloudFormation templates, guard rules and CloudFront functions offline.
@@ -122,6 +126,7 @@ fn main() -> std::process::ExitCode {
             two_regions: true,
             store,
         } => dev::dev_two_regions(store),
+        Task::Build(args) => build::build(&args).map(|dist| println!("built {}", dist.display())),
         Task::Test => test::test(),
         Task::Drill(args) => drill::drill(&args),
         Task::Stack {

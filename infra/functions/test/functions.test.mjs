@@ -171,11 +171,34 @@ test('api path: does not touch the origin (no cloudfront module)', () => {
     assert.deepEqual(stub.calls.kvsGet, []);
 });
 
-// ---------- spa-rewrite.js: deep links to /index.html ----------
+// ---------- spa-rewrite.js: prerendered pages, and the shell for the rest ----------
 
-test('spa rewrite: extension-less paths go to /index.html', () => {
+test('spa rewrite: the catalogue and product pages are their prerendered files', () => {
     const { handler } = loadHandler('spa-rewrite.js');
-    for (const uri of ['/', '/cart', '/product/7d3f0c1a-0000-4000-8000-000000000002', '/orders/', '/status', '/login']) {
+    assert.equal(handler(viewerRequest('/')).uri, '/catalogue.html');
+    const product = '/product/7d3f0c1a-0000-4000-8000-000000000002';
+    assert.equal(handler(viewerRequest(product)).uri, `${product}.html`);
+});
+
+test('spa rewrite: a search of the catalogue gets the shell, where the app applies it', () => {
+    const { handler } = loadHandler('spa-rewrite.js');
+    const request = viewerRequest('/');
+    request.request.querystring = { q: { value: 'float' } };
+    assert.equal(handler(request).uri, '/index.html');
+});
+
+test('spa rewrite: every other extension-less path goes to the shell, /index.html', () => {
+    const { handler } = loadHandler('spa-rewrite.js');
+    for (const uri of [
+        '/cart',
+        '/orders/',
+        '/status',
+        '/login',
+        '/product/7D3F0C1A-0000-4000-8000-000000000002',
+        '/product/7d3f0c1a-0000-4000-8000-000000000002/',
+        '/product/not-a-uuid',
+        '/checkout/shipping'
+    ]) {
         assert.equal(handler(viewerRequest(uri)).uri, '/index.html', uri);
     }
 });
@@ -189,6 +212,10 @@ test('spa rewrite: files pass through', () => {
         '/unishop-3f2a9c1d0b7e6a54.js',
         '/style-99aa00bb11cc22dd.css',
         '/images/favicon.svg',
+        '/catalogue.html',
+        '/product/7d3f0c1a-0000-4000-8000-000000000002.html',
+        '/sitemap.xml',
+        '/robots.txt',
         '/releases/0123456789ab/index.html'
     ]) {
         assert.equal(handler(viewerRequest(uri)).uri, uri, uri);

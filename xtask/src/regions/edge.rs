@@ -8,7 +8,8 @@
 //! | `/api/*` (everything else) | all | the region named by the active-region flag (`cargo xtask failover --local` flips it) |
 //! | `/api-standby/*` | all | always us-west-1 |
 //! | `/config.json` | | `{"host": "/api", "region": "us-east-1", "standbyHost": "/api-standby"}` |
-//! | anything else | | a file of `dist/`, else `index.html` (the single page's routes) |
+//! | `/` (no query string), `/product/{uuid}` | | the prerendered page, `catalogue.html` or `product/{uuid}.html` (404 with the shell when a prerendered site has no such product) |
+//! | anything else | | a file of `dist/`, else `index.html`, the shell (the routes of one shopper) |
 //!
 //! Each origin has CloudFront's timeouts from `edge.yaml` ([`PRIMARY_TIMEOUTS`],
 //! [`STANDBY_TIMEOUTS`]; the read timeout here bounds the whole exchange), so the local stack costs
@@ -186,7 +187,7 @@ async fn handle(State(edge): State<Arc<Edge>>, request: Request) -> Response {
         )
             .into_response();
     }
-    static_file(&edge.dist, &path).await
+    static_file(&edge.dist, &path, query.is_empty()).await
 }
 
 /// The path below `prefix` (`/api/x` -> `/x`), when the request is for that prefix.
@@ -280,9 +281,34 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
     )
 }
 
-/// A file of `dist/`; a path without an extension that names no file is one of the single page's
-/// routes and gets `index.html` (as `spa-rewrite.js` does).
-async fn static_file(dist: &Path, path: &str) -> Response {
+/// The prerendered page of a path, as `spa-rewrite.js` rewrites it: `/` without a query string
+/// is `catalogue.html` (a search is applied by the app, from the shell), `/product/{uuid}` with a
+/// lower-case uuid `product/{uuid}.html`.
+pub fn prerendered_page(path: &str, no_query: bool) -> Option<String> {
+    if path == "/" {
+        return no_query.then(|| "catalogue.html".to_owned());
+    }
+    let id = path.strip_prefix("/product/")?;
+    let canonical = uuid::Uuid::parse_str(id)
+        .ok()
+        .is_some_and(|uuid| uuid.hyphenated().to_string() == id);
+    canonical.then(|| format!("product/{id}.html"))
+}
+
+/// A file of `dist/`: a route's prerendered page ([`prerendered_page`]); a path without an
+/// extension that names no file is one of the routes of one shopper and gets the shell,
+/// `index.html` (as `spa-rewrite.js` does). In a site that was not prerendered (Trunk's own
+/// build, which `cargo xtask dev --two-regions` watches) every route gets the shell.
+async fn static_file(dist: &Path, path: &str, no_query: bool) -> Response {
+    let prerendered = dist.join("catalogue.html").is_file();
+    if let Some(page) = prerendered_page(path, no_query).filter(|_| prerendered) {
+        let file = dist.join(&page);
+        if file.is_file() {
+            return file_response(&file, StatusCode::OK).await;
+        }
+        // No such product: the shell, which shows the shop's not-found page.
+        return file_response(&dist.join("index.html"), StatusCode::NOT_FOUND).await;
+    }
     let relative = path.trim_start_matches('/');
     let safe = Path::new(relative)
         .components()
@@ -299,12 +325,17 @@ async fn static_file(dist: &Path, path: &str) -> Response {
         }
         file = dist.join("index.html");
     }
+    file_response(&file, StatusCode::OK).await
+}
+
+async fn file_response(file: &Path, status: StatusCode) -> Response {
     let key = file.to_string_lossy().into_owned();
     match tokio::fs::read(&file).await {
         Ok(bytes) => {
             let content_type =
                 crate::release::content_type(&key).unwrap_or("application/octet-stream");
             let mut response = Response::new(Body::from(bytes));
+            *response.status_mut() = status;
             let headers = response.headers_mut();
             headers.insert("content-type", HeaderValue::from_static(content_type));
             headers.insert("cache-control", HeaderValue::from_static("no-cache"));
@@ -340,6 +371,34 @@ mod tests {
         assert!(!is_catalogue_read(&Method::GET, "/health"));
         // `/api/unicorns/basket*` is a behaviour of its own, ahead of the reads.
         assert!(!is_catalogue_read(&Method::GET, "/unicorns/basket/x"));
+    }
+
+    #[test]
+    fn the_catalogue_and_product_pages_are_prerendered_files() {
+        let uuid = "5ac3ba4e-7974-568b-bda4-6992f843ea09";
+        assert_eq!(
+            prerendered_page("/", true).as_deref(),
+            Some("catalogue.html")
+        );
+        assert_eq!(
+            prerendered_page("/", false),
+            None,
+            "a search goes to the shell"
+        );
+        assert_eq!(
+            prerendered_page(&format!("/product/{uuid}"), true),
+            Some(format!("product/{uuid}.html"))
+        );
+        for shell in [
+            format!("/product/{}", uuid.to_uppercase()),
+            format!("/product/{uuid}/"),
+            "/product/not-a-uuid".to_owned(),
+            "/cart".to_owned(),
+            "/index.html".to_owned(),
+            "/catalogue.html".to_owned(),
+        ] {
+            assert_eq!(prerendered_page(&shell, true), None, "{shell}");
+        }
     }
 
     #[test]

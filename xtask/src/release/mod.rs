@@ -30,7 +30,7 @@ mod uploads;
 
 pub use moto_test::test_release_against_moto;
 use plan::*;
-pub use plan::{config_json, content_type};
+pub use plan::{config_json, content_type, externalize_inline_scripts};
 use uploads::*;
 
 /// `Cache-Control` of files whose name carries a content hash.
@@ -100,9 +100,11 @@ pub struct ReleaseArgs {
     /// Storefront build output (relative paths are taken from the repository root).
     #[arg(long, default_value = "dist")]
     pub dist: PathBuf,
-    /// Use the existing dist/ instead of running `trunk build --release`.
+    /// Use the existing dist/ instead of running `cargo xtask build`.
     #[arg(long)]
     pub skip_build: bool,
+    #[command(flatten)]
+    pub build: crate::build::BuildArgs,
     /// Upload even objects whose ETag already matches.
     #[arg(long)]
     pub force: bool,
@@ -158,15 +160,8 @@ pub(crate) fn run_release(args: &ReleaseArgs, aws: &Aws) -> Result<ReleaseReport
         return Err("--primary-bucket and --standby-bucket must be different buckets".into());
     }
     if !args.skip_build {
-        println!("building the storefront: trunk build --release");
-        let status = Command::new("trunk")
-            .args(["build", "--release"])
-            .current_dir(&root)
-            .status()
-            .map_err(|e| format!("could not run `trunk build --release` (is trunk installed? `cargo xtask setup`): {e}"))?;
-        if !status.success() {
-            return Err(format!("`trunk build --release` failed ({status})"));
-        }
+        println!("building the storefront: cargo xtask build");
+        crate::build::build(&args.build)?;
     }
     let buckets = args.target.buckets().to_vec();
     let staging = std::env::temp_dir().join(format!(

@@ -252,6 +252,9 @@ pub(super) fn moto_test_in(scratch: &Path) -> Result<usize, String> {
         standby_host: "/api-standby".into(),
         dist: dist.to_path_buf(),
         skip_build: true,
+        build: crate::build::BuildArgs {
+            site_url: crate::build::LOCAL_SITE_URL.to_owned(),
+        },
         force: false,
         jobs: 4,
     };

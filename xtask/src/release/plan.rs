@@ -56,7 +56,9 @@ pub fn is_hashed(key: &str) -> bool {
 
 /// `Cache-Control` to upload `key` with.
 pub fn cache_control(key: &str) -> &'static str {
-    if key == "index.html"
+    // Every page (the shell, the prerendered catalogue and product pages) names this release's
+    // hashed files, so it is revalidated like index.html.
+    if key.ends_with(".html")
         || key == "config.json"
         || (key.starts_with(RELEASES_PREFIX)
             && (key.ends_with("/index.html") || key.ends_with("/config.json")))
@@ -441,6 +443,11 @@ mod tests {
         assert_eq!(cache_control("config.json"), CACHE_NO_CACHE);
         assert_eq!(
             cache_control("releases/0123456789ab/index.html"),
+            CACHE_NO_CACHE
+        );
+        assert_eq!(cache_control("catalogue.html"), CACHE_NO_CACHE);
+        assert_eq!(
+            cache_control("product/5ac3ba4e-7974-568b-bda4-6992f843ea09.html"),
             CACHE_NO_CACHE
         );
         assert_eq!(cache_control("images/unicorn-float.svg"), CACHE_IMAGES);

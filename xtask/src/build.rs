@@ -1,0 +1,136 @@
+//! `cargo xtask build`: writes to `dist/` exactly what `cargo xtask release` uploads (each bucket's
+//! `config.json` aside; the `config.json` in `dist/` is the dev copy):
+//!
+//! 1. `trunk build --release`: the shell `index.html`, the hashed wasm, js and css, the images;
+//! 2. the inline module script Trunk puts in `index.html` moved to a hashed `boot-<hash>.js` (the
+//!    CSP forbids inline scripts), so every page built from the shell loads it from a file;
+//! 3. the prerendered pages (`catalogue.html` for `/`, `product/{uuid}.html`), `sitemap.xml` and
+//!    `robots.txt`, rendered on the host by the storefront's own components (`src/prerender.rs`,
+//!    the `prerender` binary, feature `ssr`).
+//!
+//! The bench, the specs (`UNISHOP_DIST`), `cargo xtask test` and `release` use this output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::process::{repo_root, run};
+use crate::release::externalize_inline_scripts;
+
+/// The site's address when none is given: the local edge (`cargo xtask dev --two-regions`, the
+/// specs' stack). Canonical URLs, Open Graph tags and the sitemap name it.
+pub const LOCAL_SITE_URL: &str = "http://127.0.0.1:8080";
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct BuildArgs {
+    /// The site's public address (scheme, host and any path prefix), named by canonical URLs,
+    /// Open Graph tags and sitemap.xml.
+    #[arg(long, env = "UNISHOP_SITE_URL", default_value = LOCAL_SITE_URL)]
+    pub site_url: String,
+}
+
+/// The cfg the wasm is built with (`.cargo/config.toml`, `[target.wasm32-unknown-unknown]`):
+/// Leptos then erases view types, and erased views write other hydration markers. The prerenderer
+/// must write the markup the wasm hydrates, so it is built with the same cfg.
+const VIEW_CFG: &str = "--cfg erase_components";
+
+/// Builds the site into `dist/` (see the module documentation) and returns that folder.
+pub fn build(args: &BuildArgs) -> Result<PathBuf, String> {
+    let root = repo_root();
+    run(Command::new("trunk")
+        .args(["build", "--release"])
+        .current_dir(&root))?;
+    let dist = root.join("dist");
+    move_boot_script(&dist)?;
+    run(Command::new("cargo")
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "unishop",
+            "--no-default-features",
+            "--features",
+            "ssr",
+            "--bin",
+            "prerender",
+            "--",
+            "--dist",
+        ])
+        .arg(&dist)
+        .args(["--site-url", &args.site_url])
+        .env("RUSTFLAGS", rustflags(std::env::var("RUSTFLAGS").ok()))
+        .current_dir(&root))?;
+    Ok(dist)
+}
+
+/// `RUSTFLAGS` for the prerenderer: the caller's own, and [`VIEW_CFG`].
+fn rustflags(own: Option<String>) -> String {
+    match own.filter(|flags| !flags.trim().is_empty()) {
+        Some(flags) if flags.contains(VIEW_CFG) => flags,
+        Some(flags) => format!("{flags} {VIEW_CFG}"),
+        None => VIEW_CFG.to_owned(),
+    }
+}
+
+/// Moves the inline scripts of `dist/index.html` into hashed files beside it.
+fn move_boot_script(dist: &Path) -> Result<(), String> {
+    let index = dist.join("index.html");
+    let html = std::fs::read_to_string(&index)
+        .map_err(|e| format!("cannot read {}: {e}", index.display()))?;
+    let (html, files) = externalize_inline_scripts(&html);
+    for (name, body) in files {
+        let path = dist.join(&name);
+        std::fs::write(&path, body).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    std::fs::write(&index, html).map_err(|e| format!("cannot write {}: {e}", index.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prerenderer_is_built_with_the_wasms_view_cfg() {
+        let config = std::fs::read_to_string(repo_root().join(".cargo/config.toml"))
+            .expect(".cargo/config.toml");
+        let wasm = config
+            .split("[target.wasm32-unknown-unknown]")
+            .nth(1)
+            .expect("the wasm target's section");
+        assert!(
+            wasm.contains(r#"rustflags = ["--cfg", "erase_components"]"#),
+            "the wasm's cfg changed: change VIEW_CFG with it"
+        );
+        assert_eq!(rustflags(None), VIEW_CFG);
+        assert_eq!(
+            rustflags(Some("-Dwarnings".into())),
+            format!("-Dwarnings {VIEW_CFG}")
+        );
+        assert_eq!(rustflags(Some(VIEW_CFG.into())), VIEW_CFG);
+    }
+
+    #[test]
+    fn the_shells_inline_initializer_moves_to_a_file_beside_it() {
+        let dist = std::env::temp_dir().join(format!("unishop-build-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dist).expect("temp dir");
+        std::fs::write(
+            dist.join("index.html"),
+            "<html><head><script type=\"module\">import init from '/a-0123456789abcdef.js';</script></head><body></body></html>",
+        )
+        .expect("write");
+        move_boot_script(&dist).expect("moved");
+        let html = std::fs::read_to_string(dist.join("index.html")).expect("read");
+        let boot: Vec<_> = std::fs::read_dir(&dist)
+            .expect("list")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("boot-"))
+            .collect();
+        std::fs::remove_dir_all(&dist).expect("clean up");
+        assert_eq!(boot.len(), 1);
+        assert!(html.contains(&format!(
+            "<script type=\"module\" src=\"/{}\"></script>",
+            boot[0]
+        )));
+        assert!(!html.contains("import init"));
+    }
+}
