@@ -8,7 +8,15 @@ use crate::process::{repo_root, run};
 
 /// What the storefront may ship at most (wasm + js + css, brotli), in bytes. `cargo xtask test`
 /// (CI) fails above it: a feature that needs more bytes has to win them back elsewhere.
-pub const BUNDLE_BUDGET_BR: usize = 160_000;
+///
+/// 160 000 until the pages were prerendered and hydrated (issue 17), which costs what no trimming
+/// wins back: `cargo xtask bench bundle` measured total_br=157881 for the client-rendered build and
+/// total_br=178158 for the hydrating one (+20 277). About 15 700 of that is Leptos's `hydrate`
+/// feature alone (with `--cfg erase_components` every erased view carries its hydration code,
+/// called or not: the same app built with `hydrate` in place of `csr` and never hydrating measured
+/// about 173 400); the rest is the app's hydrate path and the JS initializer now in its own
+/// `boot-<hash>.js` (164 bytes). The budget is that figure with the same headroom as before.
+pub const BUNDLE_BUDGET_BR: usize = 180_000;
 
 /// Sizes of the storefront's release bundle, in bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
