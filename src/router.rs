@@ -394,6 +394,20 @@ mod tests {
     }
 
     #[test]
+    fn a_fixed_location_splits_its_path_and_query() {
+        let location = Location::at("/?q=float&sort=price");
+        assert_eq!(location.route(), Route::Catalogue);
+        assert_eq!(location.query("q").as_deref(), Some("float"));
+        assert_eq!(location.path_and_query(), "/?q=float&sort=price");
+        let product = format!("/product/{UUID}");
+        assert_eq!(
+            Location::at(&product).route(),
+            Route::Product(Uuid::parse_str(UUID).expect("a uuid"))
+        );
+        assert_eq!(Location::at("/cart").query("q"), None);
+    }
+
+    #[test]
     fn titles_name_the_page_then_the_shop() {
         assert_eq!(page_title("Your cart"), "Your cart · The Unicorn Shop");
         assert_eq!(page_title(""), "The Unicorn Shop");

@@ -380,3 +380,44 @@ async fn a_loader_that_starts_with_a_known_answer_shows_it_at_once_and_fetches_o
         "the skipped first fetch, the change, the reload"
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_refreshing_loader_shows_the_known_answer_fetches_anyway_and_keeps_the_markup_for_the_same_answer(
+) {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use unishop::loader::Loader;
+
+    let fetches = Rc::new(Cell::new(0u32));
+    let answer_of_fetch = RwSignal::new(1u32);
+    let host = mount({
+        let fetches = fetches.clone();
+        move || {
+            let answer = Loader::refreshing(1, move || {
+                fetches.set(fetches.get() + 1);
+                let n = answer_of_fetch.get_untracked();
+                async move { n }
+            });
+            view! {
+                {move || answer.get().map(|n| view! { <p>{n.to_string()}</p> })}
+                <button on:click=move |_| answer.reload()>"Reload"</button>
+            }
+        }
+    });
+    let first = query(&host, "p");
+    assert_eq!(
+        first.text_content().as_deref(),
+        Some("1"),
+        "known from the first render"
+    );
+    settle().await;
+    assert_eq!(fetches.get(), 1, "the first fetch is sent all the same");
+    assert!(
+        query(&host, "p").is_same_node(Some(&first)),
+        "an answer equal to the known one rebuilds nothing"
+    );
+    answer_of_fetch.set(2);
+    query(&host, "button").click();
+    settle().await;
+    assert_eq!(text(&host, "p"), "2", "a different answer replaces it");
+}

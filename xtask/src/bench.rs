@@ -50,9 +50,7 @@ impl BundleSizes {
 /// Builds the site for release into `dist/`, as `cargo xtask build` does (for the local edge's
 /// address).
 pub fn build_release() -> Result<PathBuf, String> {
-    crate::build::build(&crate::build::BuildArgs {
-        site_url: crate::build::LOCAL_SITE_URL.to_owned(),
-    })
+    crate::build::build(&crate::build::BuildArgs::local())
 }
 
 /// Measures the wasm, js and css files Trunk wrote at the top of `dist`.

@@ -6,14 +6,15 @@
 //!    CSP forbids inline scripts), so every page built from the shell loads it from a file;
 //! 3. the prerendered pages (`catalogue.html` for `/`, `product/{uuid}.html`), `sitemap.xml` and
 //!    `robots.txt`, rendered on the host by the storefront's own components (`src/prerender.rs`,
-//!    the `prerender` binary, feature `ssr`).
+//!    the `prerender` binary, feature `ssr`), from the seed catalogue or, with
+//!    `--catalogue-from URL`, from the one a running API answers.
 //!
 //! The bench, the specs (`UNISHOP_DIST`), `cargo xtask test` and `release` use this output.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::process::{repo_root, run};
+use crate::process::{repo_root, run, run_stdout};
 use crate::release::externalize_inline_scripts;
 
 /// The site's address when none is given: the local edge (`cargo xtask dev --two-regions`, the
@@ -26,6 +27,20 @@ pub struct BuildArgs {
     /// Open Graph tags and sitemap.xml.
     #[arg(long, env = "UNISHOP_SITE_URL", default_value = LOCAL_SITE_URL)]
     pub site_url: String,
+    /// Prerender the catalogue a running API answers (its base, such as
+    /// `https://shop.example/api`) instead of the seed catalogue.
+    #[arg(long, value_name = "URL")]
+    pub catalogue_from: Option<String>,
+}
+
+impl BuildArgs {
+    /// The local site, from the seed catalogue (the bench, the tests).
+    pub fn local() -> Self {
+        BuildArgs {
+            site_url: LOCAL_SITE_URL.to_owned(),
+            catalogue_from: None,
+        }
+    }
 }
 
 /// The cfg the wasm is built with (`.cargo/config.toml`, `[target.wasm32-unknown-unknown]`):
@@ -36,12 +51,18 @@ const VIEW_CFG: &str = "--cfg erase_components";
 /// Builds the site into `dist/` (see the module documentation) and returns that folder.
 pub fn build(args: &BuildArgs) -> Result<PathBuf, String> {
     let root = repo_root();
+    // Fetched before the long builds start, so an unreachable API fails the build at once.
+    let catalogue = match &args.catalogue_from {
+        Some(api) => Some(fetch_catalogue(api)?),
+        None => None,
+    };
     run(Command::new("trunk")
         .args(["build", "--release"])
         .current_dir(&root))?;
     let dist = root.join("dist");
     move_boot_script(&dist)?;
-    run(Command::new("cargo")
+    let mut prerender = Command::new("cargo");
+    prerender
         .args([
             "run",
             "--quiet",
@@ -58,8 +79,50 @@ pub fn build(args: &BuildArgs) -> Result<PathBuf, String> {
         .arg(&dist)
         .args(["--site-url", &args.site_url])
         .env("RUSTFLAGS", rustflags(std::env::var("RUSTFLAGS").ok()))
-        .current_dir(&root))?;
+        .current_dir(&root);
+    if let Some(file) = &catalogue {
+        prerender.arg("--catalogue").arg(file);
+    }
+    let result = run(&mut prerender);
+    if let Some(file) = &catalogue {
+        // Not part of the site.
+        let _ = std::fs::remove_file(file);
+    }
+    result?;
     Ok(dist)
+}
+
+/// The catalogue the API at `api` answers (`GET {api}/unicorns/`), checked and written under the
+/// target folder for the prerenderer. curl does the request, as the AWS CLI does the release's:
+/// HTTPS without a TLS stack in xtask.
+fn fetch_catalogue(api: &str) -> Result<PathBuf, String> {
+    let url = catalogue_url(api);
+    println!("  catalogue from {url}");
+    let json = run_stdout(Command::new("curl").args([
+        "--fail",
+        "--silent",
+        "--show-error",
+        "--location",
+        "--max-time",
+        "30",
+        &url,
+    ]))?;
+    let products: Vec<unishop_model::Product> =
+        serde_json::from_str(&json).map_err(|e| format!("{url} answered no catalogue: {e}"))?;
+    if products.is_empty() {
+        return Err(format!("{url} answered an empty catalogue"));
+    }
+    let folder = crate::process::target_dir();
+    std::fs::create_dir_all(&folder)
+        .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+    let file = folder.join("prerender-catalogue.json");
+    std::fs::write(&file, json).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    Ok(file)
+}
+
+/// The catalogue route below an API base (`https://shop.example/api/` -> `.../api/unicorns/`).
+fn catalogue_url(api: &str) -> String {
+    format!("{}/unicorns/", api.trim_end_matches('/'))
 }
 
 /// `RUSTFLAGS` for the prerenderer: the caller's own, and [`VIEW_CFG`].
@@ -106,6 +169,18 @@ mod tests {
             format!("-Dwarnings {VIEW_CFG}")
         );
         assert_eq!(rustflags(Some(VIEW_CFG.into())), VIEW_CFG);
+    }
+
+    #[test]
+    fn the_catalogue_is_read_from_the_apis_catalogue_route() {
+        assert_eq!(
+            catalogue_url("https://shop.example/api/"),
+            "https://shop.example/api/unicorns/"
+        );
+        assert_eq!(
+            catalogue_url("http://127.0.0.1:3000"),
+            "http://127.0.0.1:3000/unicorns/"
+        );
     }
 
     #[test]

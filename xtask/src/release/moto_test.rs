@@ -252,9 +252,7 @@ pub(super) fn moto_test_in(scratch: &Path) -> Result<usize, String> {
         standby_host: "/api-standby".into(),
         dist: dist.to_path_buf(),
         skip_build: true,
-        build: crate::build::BuildArgs {
-            site_url: crate::build::LOCAL_SITE_URL.to_owned(),
-        },
+        build: crate::build::BuildArgs::local(),
         force: false,
         jobs: 4,
     };
