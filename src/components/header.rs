@@ -73,8 +73,9 @@ pub fn Header() -> impl IntoView {
     }
 }
 
-/// The header's count: that of an empty cart until the page has settled, "…" while the server cart is on its way, never a count of an empty cart
-/// that is not known to be empty.
+/// The header's count: that of an empty cart until the page has settled (as its prerendered HTML
+/// says), "…" while the server cart is on its way, never a count of an empty cart that is not known
+/// to be empty.
 fn cart_count(shop: Shop, settled: Settled) -> String {
     if !settled.get() {
         "0".to_owned()
