@@ -1,10 +1,10 @@
-// The cart is always right, against our API in Chromium: answers that arrive late or out of order
-// are held back by the spec (`page.route` fetches the real answer, then delivers it when told), so
-// each race is played out in the order that used to break the cart.
+// The cart is always right, against our API, in every engine: answers that arrive late or out of
+// order are held back by the site in front of the API (`site.hold` fetches the real answer, then
+// delivers it when told), so each race is played out in the order that used to break the cart.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addToCart, byName, deferred, signUp, useStack } from './support/shopper.mjs';
+import { addToCart, byName, signUp, useStack } from './support/shopper.mjs';
 
 let site;
 let browser;
@@ -26,31 +26,19 @@ export function frames(page) {
 }
 
 /**
- * Holds the answers to requests matching `method` and `pattern`: each request reaches the API at
- * once, and its answer reaches the page only when `release(n)` is called for it (n from 0).
+ * Holds the answers to requests matching `method` and `pattern` (site.hold): each request reaches
+ * the API at once, and its answer reaches the page only when `release(n)` is called for it (n
+ * from 0), after which the page has acted on it.
  */
-async function holdAnswers(page, method, pattern) {
-  const calls = [];
-  const call = (n) => (calls[n] ??= { answered: deferred(), release: deferred(), delivered: deferred() });
-  let seen = 0;
-  await page.route(pattern, async (route) => {
-    if (route.request().method() !== method) return route.fallback();
-    const held = call(seen++);
-    const response = await route.fetch();
-    held.answered.resolve();
-    await held.release.promise;
-    await route.fulfill({ response }).catch(() => {});
-    held.delivered.resolve();
-  });
+function holdAnswers(page, method, pattern) {
+  const held = site.hold(method, pattern);
   return {
-    /** Resolves once request `n` has reached the API and been answered (not yet delivered). */
-    answered: (n) => call(n).answered.promise,
-    /** Delivers answer `n` to the page and lets the page act on it. */
+    answered: held.answered,
     async release(n) {
-      call(n).release.resolve();
-      await call(n).delivered.promise;
+      await held.release(n);
       await frames(page);
     },
+    stop: held.stop,
   };
 }
 
@@ -60,7 +48,7 @@ test('logged in, adding while the server cart is still loading adds to it, and t
   await signUp(page, site.url);
   await addToCart(page, site.url, float, 3);
 
-  const cartReads = await holdAnswers(page, 'GET', '**/api/cart');
+  const cartReads = holdAnswers(page, 'GET', '/api/cart');
   await page.reload();
   await page.getByRole('heading', { name: float.name }).waitFor();
   await cartReads.answered(0);
@@ -73,6 +61,7 @@ test('logged in, adding while the server cart is still loading adds to it, and t
   const cart = await serverCart(page);
   assert.deepEqual(cart.items.map((i) => [i.uuid, i.quantity]), [[float.uuid, 4]], '3 in the cart plus 1 is 4');
   assert.equal(await page.getByTestId('cart-count').innerText(), '4', 'the late, older answer is not shown');
+  cartReads.stop();
   await page.close();
 });
 
@@ -82,7 +71,7 @@ test("a cart answer that lands after logging out never reaches the next account'
   await signUp(page, site.url);
   await addToCart(page, site.url, blanket, 2);
 
-  const cartReads = await holdAnswers(page, 'GET', '**/api/cart');
+  const cartReads = holdAnswers(page, 'GET', '/api/cart');
   await page.reload();
   await page.getByRole('button', { name: 'Log out' }).waitFor();
   await cartReads.answered(0);
@@ -93,7 +82,7 @@ test("a cart answer that lands after logging out never reaches the next account'
   const guest = JSON.parse(await page.evaluate(() => localStorage.getItem('unishop.guest-cart')) ?? '{"lines":[]}');
   assert.deepEqual(guest.lines, [], "the old session's cart is not kept as the guest cart");
 
-  await page.unroute('**/api/cart');
+  cartReads.stop();
   await signUp(page, site.url);
   assert.deepEqual((await serverCart(page)).items, [], "nothing of the first account's cart reaches the second");
   assert.equal(await page.getByTestId('cart-count').innerText(), '0');
@@ -108,7 +97,7 @@ test('row updates answered out of order: the latest request wins', async () => {
   await page.goto(`${site.url}/cart`);
   await page.getByTestId('cart-line').first().waitFor();
 
-  const updates = await holdAnswers(page, 'PUT', '**/api/cart/items/*');
+  const updates = holdAnswers(page, 'PUT', '/api/cart/items/*');
   const quantity = page.getByLabel(`Quantity of ${dress.name}`);
   await quantity.fill('5');
   await page.getByRole('button', { name: 'Update' }).click();
@@ -122,6 +111,7 @@ test('row updates answered out of order: the latest request wins', async () => {
   assert.equal((await serverCart(page)).items[0].quantity, 2, 'the API applied both, the second last');
   assert.equal(await page.getByTestId('cart-count').innerText(), '2', 'the older answer (5) does not win');
   assert.equal(await page.getByTestId('line-total').innerText(), `$${((2 * dress.priceCents) / 100).toFixed(2)}`);
+  updates.stop();
   await page.close();
 });
 

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launchBrowser, startApi, startSite } from './support/stack.mjs';
+import { launchBrowser, pageErrors, startApi, startSite } from './support/stack.mjs';
 
 let api;
 let site;
@@ -13,7 +13,7 @@ let apiUrl = null;
 before(async () => {
   api = await startApi({ region: 'us-west-1' });
   apiUrl = api.url;
-  site = await startSite({ config: { host: '/api', region: 'us-east-1' }, apiUrl: () => apiUrl });
+  site = await startSite({ config: { host: '/api', region: 'us-east-1' }, apiUrl: () => apiUrl, recordErrors: true });
   browser = await launchBrowser();
 });
 
@@ -26,8 +26,6 @@ after(async () => {
 
 test('shows the ten products with prices and the region that served them', async () => {
   const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (error) => errors.push(error));
   await page.goto(site.url);
   const cards = page.getByTestId('product-card');
   await cards.nth(9).waitFor();
@@ -40,7 +38,7 @@ test('shows the ten products with prices and the region that served them', async
   await page.waitForFunction(() => [...document.images].every((img) => img.complete && img.naturalWidth > 0));
   // The API names its region in a header; it wins over config.json's region.
   await page.getByTestId('region-badge').filter({ hasText: 'us-west-1' }).waitFor();
-  assert.deepEqual(errors, []);
+  assert.deepEqual(await pageErrors(page), [], 'no uncaught errors in the page');
   await page.close();
 });
 

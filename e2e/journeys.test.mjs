@@ -1,4 +1,4 @@
-// Every shopper journey against our API, in Chromium: browse and filter, product deep links, the
+// Every shopper journey against our API, in every engine: browse and filter, product deep links, the
 // guest cart and its merge at sign-up, log out and back in, checkout with Back and a double
 // click, orders, status, and the error messages a shopper can act on.
 

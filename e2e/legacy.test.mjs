@@ -1,14 +1,14 @@
 // The same release build against a backend that speaks ONLY the legacy contract (a fake of it, in
 // support/legacy-backend.mjs): an absolute, cross-origin host with a stage path, email-only login
 // with no token, a basket of distinct products keyed by the user's uuid, empty or JSON-string 200
-// answers, `null` for no basket, no orders. The legacy journeys in Chromium: browse, sign up, log
+// answers, `null` for no basket, no orders. The legacy journeys, in every engine: browse, sign up, log
 // in, add, cart count, remove, reload, and the cart page saying why checkout is not offered.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startLegacyBackend } from './support/legacy-backend.mjs';
 import { signUp } from './support/shopper.mjs';
-import { launchBrowser, startSite } from './support/stack.mjs';
+import { launchBrowser, pageErrors, startSite } from './support/stack.mjs';
 
 let legacy;
 let site;
@@ -16,7 +16,7 @@ let browser;
 
 before(async () => {
   legacy = await startLegacyBackend();
-  site = await startSite({ config: { host: legacy.host, region: 'us-west-1' }, apiUrl: () => null });
+  site = await startSite({ config: { host: legacy.host, region: 'us-west-1' }, apiUrl: () => null, recordErrors: true });
   browser = await launchBrowser();
 });
 
@@ -28,16 +28,13 @@ after(async () => {
 
 const product = (name) => legacy.catalogue.find((p) => p.name === name);
 
-/** A page that collects uncaught errors, to be checked with `assertNoErrors`. */
-async function newPage() {
-  const page = await browser.newPage();
-  page.errors = [];
-  page.on('pageerror', (error) => page.errors.push(error.message));
-  return page;
+/** A new visitor's page (the site records its uncaught errors, checked with `assertNoErrors`). */
+function newPage() {
+  return browser.newPage();
 }
 
-function assertNoErrors(page) {
-  assert.deepEqual(page.errors, [], 'no uncaught errors in the page');
+async function assertNoErrors(page) {
+  assert.deepEqual(await pageErrors(page), [], 'no uncaught errors in the page');
 }
 
 /** Waits until the header's cart count reads `n` (the basket is read asynchronously). */
@@ -83,7 +80,7 @@ test('browses the legacy catalogue cross-origin, with the region from config.jso
   await page.getByRole('link', { name: 'UnicornFluffy' }).click();
   await page.getByRole('heading', { name: 'UnicornFluffy' }).waitFor();
   assert.equal(await page.getByTestId('product-price').innerText(), '$100.00');
-  assertNoErrors(page);
+  await assertNoErrors(page);
   await page.close();
 });
 
@@ -149,7 +146,7 @@ test('signs up, adds from product pages as a set, keeps session and basket over 
   await page.reload();
   await page.getByText('Your cart is empty.').waitFor();
   await waitForCartCount(page, 0);
-  assertNoErrors(page);
+  await assertNoErrors(page);
   await page.close();
 });
 
@@ -171,7 +168,7 @@ test('logs in by email on a fresh browser and finds the basket; an unknown email
   await first.locator('#email-error').filter({ hasText: 'This email may already have an account.' }).waitFor();
   assert.equal(await first.getByLabel('Email').getAttribute('aria-invalid'), 'true');
   assert.equal(await first.getByRole('button', { name: 'Log out' }).count(), 0, 'a taken email does not log in');
-  assertNoErrors(first);
+  await assertNoErrors(first);
   await first.close();
 
   const page = await newPage();
@@ -198,6 +195,6 @@ test('logs in by email on a fresh browser and finds the basket; an unknown email
   await page.goto(`${site.url}/checkout/shipping`);
   await page.getByText('Checkout is not available').waitFor();
   assert.equal(await page.getByRole('button', { name: 'Continue to review' }).count(), 0);
-  assertNoErrors(page);
+  await assertNoErrors(page);
   await page.close();
 });

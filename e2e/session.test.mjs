@@ -1,4 +1,4 @@
-// Sessions end cleanly, against our API in Chromium: when the API stops accepting a shopper's
+// Sessions end cleanly, against our API, in every engine: when the API stops accepting a shopper's
 // token (here its signing key is rotated: the API restarts on the same database with a new key),
 // the next call's 401 ends the session, says so, and sends the shopper to log in with `next=`
 // set; after logging in again they are back where they were, with their cart.

@@ -289,7 +289,7 @@ impl Api {
             .get(|| {
                 async move {
                     // Absolute, so that a deep link such as /product/x still finds the site's own
-                    // file. The default cache mode lets index.html's preload of it be used.
+                    // file, and the request index.html started for it (`take_early`) is taken.
                     let answer = fetch(
                         &Request::get("/config.json", RequestCache::Default),
                         TIMEOUT_MS,
@@ -315,9 +315,9 @@ impl Api {
     // ----- catalogue -----
 
     /// The whole catalogue, fetched once per page load (again after a failure). index.html
-    /// preloads `/api/unicorns/`: when config.json's host is `/api` the browser answers this GET
-    /// (same URL, no headers, the default cache mode) from that request, already under way while
-    /// the wasm downloaded; with another host the preload goes unused.
+    /// starts a GET of `/api/unicorns/` while the page parses: when config.json's host is `/api`
+    /// this call takes that answer (`take_early`), already under way while the wasm downloaded;
+    /// with another host it goes unused.
     pub async fn products(&self) -> Result<Vec<Product>, ApiError> {
         let api = Api {
             page: None,
@@ -853,22 +853,27 @@ async fn fetch(
 ) -> Result<Answer, ApiError> {
     let deadline = Deadline::start(budget_ms, page).ok_or(ApiError::Unreachable)?;
     let signal = deadline.signal();
-    let mut builder = RequestBuilder::new(request.url)
-        .method(request.method.clone())
-        .cache(request.cache)
-        .abort_signal(Some(&signal));
-    for (name, value) in &request.headers {
-        builder = builder.header(name, value);
+    let response = match take_early(request) {
+        Some(early) => early_answer(early, &signal).await,
+        None => {
+            let mut builder = RequestBuilder::new(request.url)
+                .method(request.method.clone())
+                .cache(request.cache)
+                .abort_signal(Some(&signal));
+            for (name, value) in &request.headers {
+                builder = builder.header(name, value);
+            }
+            let built = match request.body {
+                Some(body) => builder.body(body),
+                None => builder.build(),
+            };
+            match built {
+                Ok(built) => built.send().await.map_err(|_| ()),
+                Err(_) => Err(()),
+            }
+        }
     }
-    let built = match request.body {
-        Some(body) => builder.body(body),
-        None => builder.build(),
-    };
-    let response = match built {
-        Ok(built) => built.send().await,
-        Err(error) => Err(error),
-    }
-    .map_err(|_| deadline.failure(false))?;
+    .map_err(|()| deadline.failure(false))?;
     let region = response.headers().get(REGION_HEADER);
     let body = response.text().await.map_err(|_| deadline.failure(true))?;
     Ok(Answer {
@@ -876,6 +881,47 @@ async fn fetch(
         region,
         body,
     })
+}
+
+/// The requests index.html starts while the page is still parsing (`window.unishopEarly`: URL to
+/// `fetch()` promise), so they are on their way while the wasm downloads. A `<link rel=preload
+/// as=fetch>` would do the same in Chromium and Firefox, but Safari never hands such an answer to
+/// `fetch()` and downloads it a second time. Each is taken once, by the first plain GET of its URL.
+fn take_early(request: &Request<'_>) -> Option<js_sys::Promise> {
+    if request.method != Method::GET || !request.headers.is_empty() {
+        return None;
+    }
+    let window: wasm_bindgen::JsValue = web_sys::window()?.into();
+    let early = js_sys::Reflect::get(&window, &"unishopEarly".into()).ok()?;
+    let early = early.dyn_into::<js_sys::Object>().ok()?;
+    let url = wasm_bindgen::JsValue::from_str(request.url);
+    let promise = js_sys::Reflect::get(&early, &url)
+        .ok()?
+        .dyn_into::<js_sys::Promise>()
+        .ok()?;
+    let _ = js_sys::Reflect::delete_property(&early, &url);
+    Some(promise)
+}
+
+/// An early request's answer, unless `signal` (the deadline, the page going) fires first.
+async fn early_answer(
+    early: js_sys::Promise,
+    signal: &AbortSignal,
+) -> Result<gloo_net::http::Response, ()> {
+    if signal.aborted() {
+        return Err(());
+    }
+    let given_up = js_sys::Promise::new(&mut |_, reject| {
+        let _ = signal.add_event_listener_with_callback("abort", &reject);
+    });
+    let first = js_sys::Promise::race(&js_sys::Array::of2(&early, &given_up));
+    let response = wasm_bindgen_futures::JsFuture::from(first)
+        .await
+        .map_err(|_| ())?;
+    response
+        .dyn_into::<web_sys::Response>()
+        .map(Into::into)
+        .map_err(|_| ())
 }
 
 /// Reads a JSON body.

@@ -23,9 +23,9 @@ const CONFIG_GRACE_MS: i32 = 300;
 /// mounting with placeholders.
 const CATALOGUE_GRACE_MS: i32 = 150;
 
-/// Starts the storefront. `config.json` and the catalogue are preloaded by index.html, so both
-/// have usually arrived by the time the wasm runs: the app reads `config.json`, asks for the
-/// catalogue (which takes the preloaded answer) and mounts once it is there, so the first frame
+/// Starts the storefront. The page's loader has asked for `config.json` and the catalogue, so
+/// both have usually arrived by the time the wasm runs: the app reads `config.json`, asks for the
+/// catalogue (which takes the loader's answer) and mounts once it is there, so the first frame
 /// shows the products rather than placeholders followed by a second layout. Neither holds the
 /// page back for long: past [`CONFIG_GRACE_MS`] or [`CATALOGUE_GRACE_MS`] the app mounts and
 /// shows its loading state meanwhile. Tasks run in the order they are spawned.

@@ -14,7 +14,8 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchBrowser, startApi, startSite } from '../support/stack.mjs';
+import { startApi, startSite } from '../support/stack.mjs';
+import { launchChromium } from './chromium.mjs';
 
 const runs = Number(process.env.FIRST_RENDER_RUNS ?? 9);
 if (!Number.isInteger(runs) || runs < 1 || runs > 100) {
@@ -122,7 +123,7 @@ const config = { host: '/api', region: 'us-east-1' };
 const site = await startSite({ config, apiUrl: () => api.url, compress: true });
 const legacyFiles = legacyRoot();
 const legacy = await startSite({ config, apiUrl: () => api.url, root: legacyFiles, compress: true });
-const browser = await launchBrowser();
+const browser = await launchChromium();
 const storefront = [];
 const baseline = [];
 try {

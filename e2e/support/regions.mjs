@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { startSite } from './stack.mjs';
 
 const xtask = process.env.UNISHOP_XTASK_BIN;
 const dist = process.env.UNISHOP_DIST;
@@ -31,6 +32,8 @@ export async function startTwoRegions() {
     child.once('exit', (code) => reject(new Error(`xtask stack ended (${code}) before listening`)));
   });
   const info = await addresses;
+  // The browser reaches the edge through a recorder, which shows the specs every request it sends.
+  const site = await startSite({ upstream: info.site });
   const command = async (text) => {
     const answer = new Promise((resolve) => answers.push(resolve));
     child.stdin.write(`${text}\n`);
@@ -38,7 +41,8 @@ export async function startTwoRegions() {
     if (line !== 'ok') throw new Error(`xtask stack: ${text}: ${line}`);
   };
   return {
-    site: { url: info.site },
+    /** The shop as the browser sees it, through the recorder (`requests`, `waitForRequest`). */
+    site,
     /** us-east-1 directly, not through the edge. */
     primary: info.primary,
     standby: info.standby,
@@ -51,6 +55,7 @@ export async function startTwoRegions() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.stdin.end();
       await exited;
+      await site.stop();
       rmSync(folder, { recursive: true, force: true });
     },
   };

@@ -5,6 +5,8 @@
 import { after, before } from 'node:test';
 import { startStack } from './stack.mjs';
 
+export { deferred } from './stack.mjs';
+
 /** The password of every account the specs make (the storefront wants 8 characters or more). */
 export const PASSWORD = 'correct horse battery';
 
@@ -69,11 +71,4 @@ export async function fillShippingAddress(page) {
   await page.getByLabel('City').fill('London');
   await page.getByLabel('Postal code').fill('SW1Y 4JH');
   await page.getByLabel('Country').fill('United Kingdom');
-}
-
-/** A promise and the function that resolves it: a spec holds an answer back until it says so. */
-export function deferred() {
-  let resolve;
-  const promise = new Promise((r) => { resolve = r; });
-  return { promise, resolve };
 }

@@ -1,6 +1,7 @@
 // A real Unishop stack on loopback for the specs: the API binary on a fresh SQLite file, and a
 // small HTTP server playing CloudFront + S3 (serves the release build in dist/, answers deep links
-// with index.html, passes /api/ to the API), plus Debian's Chromium driven by playwright-core.
+// with index.html, passes /api/ to the API, and shows the specs every request), plus the browser
+// of this run (support/browser.mjs: Chromium, Firefox or WebKit).
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -8,7 +9,9 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { brotliCompressSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from './browser.mjs';
+
+export { launchBrowser };
 
 const apiBin = process.env.UNISHOP_API_BIN;
 const dist = process.env.UNISHOP_DIST;
@@ -67,22 +70,47 @@ export async function startApi({ region = 'us-east-1', dataDir } = {}) {
 const COMPRESSIBLE = new Set(['.html', '.js', '.wasm', '.css', '.svg']);
 
 /**
+ * Put into the page's HTML: uncaught errors and unhandled rejections are kept in the tab's
+ * sessionStorage (so they survive reloads, as the tab does), as WebDriver reports no page events.
+ */
+const ERROR_RECORDER = `<script>(function(){function keep(m){var k='unishop.spec-errors';` +
+  `var a=JSON.parse(sessionStorage.getItem(k)||'[]');a.push(String(m));sessionStorage.setItem(k,JSON.stringify(a))}` +
+  `addEventListener('error',function(e){keep(e.message||e.error)});` +
+  `addEventListener('unhandledrejection',function(e){keep(e.reason&&e.reason.message||e.reason)})})()</script>`;
+
+/** The uncaught errors of the pages this tab has shown on a site with `recordErrors`. */
+export function pageErrors(page) {
+  return page.evaluate(() => JSON.parse(sessionStorage.getItem('unishop.spec-errors') ?? '[]'));
+}
+
+/**
+ * A server in front of the shop that sees every request the browser sends, as CloudFront would,
+ * and can hold answers back: the specs' window on the network in every engine.
+ *
  * Serves dist/ (or `root`) like CloudFront in front of S3: `config` replaces dist/config.json, and
  * /api/ goes to whatever `apiUrl()` returns at the time of the request (so a spec can stop the API).
- * With `compress`, files go out brotli-encoded to browsers that accept it, as CloudFront sends them
- * (each file compressed once, on its first request); the specs leave it off.
+ * With `upstream`, every request goes there instead (the local edge of the two-region stack). With
+ * `compress`, files go out brotli-encoded to browsers that accept it, as CloudFront sends them
+ * (each file compressed once, on its first request); the specs leave it off. `inject` is HTML put
+ * at the start of every page's <head> (a spec's script that runs before the shop's own), and
+ * `recordErrors` injects the error recorder.
+ *
+ * `requests` lists every request ({method, pathname, search, headers, at, aborted, abortedAt});
+ * `hold(method,
+ * pattern)` and `neverAnswer(method, pattern)` take the requests a spec is about.
  */
-export async function startSite({ config, apiUrl, root = dist, compress = false }) {
+export async function startSite({ config, apiUrl, upstream, root = dist, compress = false, inject = '', recordErrors = false }) {
   const compressed = new Map();
-  const server = http.createServer((request, response) => {
-    const url = new URL(request.url, 'http://site');
-    if (url.pathname.startsWith('/api/')) {
-      proxy(request, response, apiUrl(), url.pathname.slice(4) + url.search);
-      return;
-    }
-    if (url.pathname === '/config.json') {
-      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
-      response.end(JSON.stringify(config));
+  const requests = [];
+  const waiters = [];
+  /** Each rule: {method, matches(url), take(request, response, record)}; the newest wins. */
+  const rules = [];
+  const head = (recordErrors ? ERROR_RECORDER : '') + inject;
+
+  /** Answers from dist/ (or `root`); `deliver(status, headers, body)` gets the answer. */
+  const serveFile = (request, url, deliver) => {
+    if (url.pathname === '/config.json' && config) {
+      deliver(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' }, JSON.stringify(config));
       return;
     }
     let file = path.join(root, path.normalize(decodeURIComponent(url.pathname)));
@@ -91,8 +119,7 @@ export async function startSite({ config, apiUrl, root = dist, compress = false 
       file = path.extname(url.pathname) ? null : path.join(root, 'index.html');
     }
     if (!file) {
-      response.writeHead(404, { 'content-type': 'text/plain' });
-      response.end('not found');
+      deliver(404, { 'content-type': 'text/plain' }, 'not found');
       return;
     }
     const headers = {
@@ -100,21 +127,133 @@ export async function startSite({ config, apiUrl, root = dist, compress = false 
       'cache-control': 'no-cache',
     };
     let body = readFileSync(file);
+    if (head && path.extname(file) === '.html') body = Buffer.from(String(body).replace(/<head>/i, `<head>${head}`));
     if (compress && COMPRESSIBLE.has(path.extname(file)) && /\bbr\b/.test(request.headers['accept-encoding'] ?? '')) {
       if (!compressed.has(file)) compressed.set(file, brotliCompressSync(body));
       body = compressed.get(file);
       headers['content-encoding'] = 'br';
       headers.vary = 'accept-encoding';
     }
-    response.writeHead(200, headers);
-    response.end(body);
+    deliver(200, headers, body);
+  };
+
+  /** Answers the request from wherever it goes: the upstream, the API or the files. */
+  const forward = (request, response, url, deliver) => {
+    if (upstream) return fetchWhole(request, response, new URL(url.pathname + url.search, upstream), deliver);
+    if (url.pathname.startsWith('/api/')) {
+      return fetchWhole(request, response, apiUrl() && new URL(url.pathname.slice(4) + url.search, apiUrl()), deliver);
+    }
+    return serveFile(request, url, deliver);
+  };
+
+  const server = http.createServer((request, response) => {
+    const url = new URL(request.url, 'http://site');
+    const record = {
+      method: request.method,
+      pathname: url.pathname,
+      search: url.search,
+      headers: request.headers,
+      at: Date.now(),
+      aborted: false,
+      abortedAt: null,
+    };
+    requests.push(record);
+    response.once('close', () => {
+      if (!response.writableFinished) {
+        record.aborted = true;
+        record.abortedAt = Date.now();
+      }
+    });
+    for (const waiter of [...waiters]) {
+      if (waiter.matches(record)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(record);
+      }
+    }
+    const rule = rules.findLast((r) => r.method === request.method && r.matches(url.pathname));
+    if (rule) {
+      rule.take(request, response, url);
+      return;
+    }
+    forward(request, response, url, (status, headers, body) => {
+      if (response.destroyed) return;
+      response.writeHead(status, headers);
+      response.end(body);
+    });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
   return {
     url: `http://127.0.0.1:${port}`,
+    requests,
+    /** Resolves with the first request from now on for which `matches(record)` holds. */
+    waitForRequest: (matches) => new Promise((resolve) => waiters.push({ matches, resolve })),
+    /**
+     * Holds the answers to requests of `method` whose path matches `pattern` (a glob with `*` and
+     * `**`): each request reaches the API at once, and its answer reaches the browser only when
+     * `release(n)` is called for it (n counts from 0). `stop()` lets later requests through.
+     */
+    hold(method, pattern) {
+      const matches = globMatcher(pattern);
+      const calls = [];
+      const call = (n) => (calls[n] ??= { answered: deferred(), release: deferred(), delivered: deferred() });
+      let seen = 0;
+      const rule = {
+        method,
+        matches,
+        take: (request, response, url) => {
+          const held = call(seen++);
+          forward(request, response, url, async (status, headers, body) => {
+            held.answered.resolve();
+            await held.release.promise;
+            if (!response.destroyed) {
+              response.writeHead(status, headers);
+              response.end(body);
+            }
+            held.delivered.resolve();
+          });
+        },
+      };
+      rules.push(rule);
+      return {
+        /** Resolves once request `n` has reached the API and been answered (not yet delivered). */
+        answered: (n) => call(n).answered.promise,
+        /** Lets answer `n` go to the browser; resolves once it has been written. */
+        async release(n) {
+          call(n).release.resolve();
+          await call(n).delivered.promise;
+        },
+        stop() {
+          rules.splice(rules.indexOf(rule), 1);
+          calls.forEach((c) => c?.release.resolve());
+        },
+      };
+    },
+    /** Requests of `method` to `pattern` get no answer at all until the browser gives up on them. */
+    neverAnswer(method, pattern) {
+      const rule = { method, matches: globMatcher(pattern), take: () => {} };
+      rules.push(rule);
+      return { stop: () => rules.splice(rules.indexOf(rule), 1) };
+    },
     stop: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
   };
+}
+
+/** A path pattern: `*` stands for one path segment's characters, `**` for anything. */
+function globMatcher(pattern) {
+  const source = pattern
+    .split(/(\*\*|\*)/)
+    .map((part) => (part === '**' ? '.*' : part === '*' ? '[^/]*' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  const regex = new RegExp(`^${source}$`);
+  return (pathname) => regex.test(pathname);
+}
+
+/** A promise and the function that resolves it: a spec holds an answer back until it says so. */
+export function deferred() {
+  let resolve;
+  const promise = new Promise((r) => { resolve = r; });
+  return { promise, resolve };
 }
 
 function isFile(file) {
@@ -125,61 +264,35 @@ function isFile(file) {
   }
 }
 
-function proxy(request, response, target, pathAndQuery) {
+/** Forwards `request` to `target` and hands the whole answer to `deliver` (502 without one). */
+function fetchWhole(request, response, target, deliver) {
   if (!target) {
-    response.writeHead(502, { 'content-type': 'text/plain' });
-    response.end('no API is running');
+    deliver(502, { 'content-type': 'text/plain' }, 'no API is running');
     return;
   }
   const upstream = http.request(
-    new URL(pathAndQuery, target),
-    { method: request.method, headers: { ...request.headers, host: new URL(target).host } },
+    target,
+    { method: request.method, headers: { ...request.headers, host: target.host } },
     (answer) => {
-      response.writeHead(answer.statusCode, answer.headers);
-      answer.pipe(response);
+      const chunks = [];
+      answer.on('data', (chunk) => chunks.push(chunk));
+      answer.on('end', () => deliver(answer.statusCode, answer.headers, Buffer.concat(chunks)));
+      answer.on('error', () => deliver(502, { 'content-type': 'text/plain' }, 'the API broke off its answer'));
     },
   );
-  upstream.on('error', () => {
-    if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });
-    response.end('the API did not answer');
+  upstream.on('error', () => deliver(502, { 'content-type': 'text/plain' }, 'the API did not answer'));
+  // The browser gave up: so does the request upstream, as CloudFront's would.
+  response.once('close', () => {
+    if (!response.writableFinished) upstream.destroy();
   });
   request.pipe(upstream);
-}
-
-/** Debian's Chromium, headless, with the flags that keep it off the network. Each page opened with
- * `newPage()` lives in a fresh context: its own storage and HTTP cache, as a new visitor. */
-export async function launchBrowser() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-    ],
-  });
-  return {
-    browser,
-    async newPage(options = {}) {
-      const context = await browser.newContext(options);
-      const page = await context.newPage();
-      page.on('close', () => context.close().catch(() => {}));
-      return page;
-    },
-    close: () => browser.close(),
-  };
 }
 
 /** The usual stack of a spec against our API: the API, the site in front of it (`host: '/api'`,
  * region us-east-1), Chromium, and the catalogue as the API serves it. `stop()` ends all of it. */
 export async function startStack() {
   const api = await startApi({ region: 'us-east-1' });
-  const site = await startSite({ config: { host: '/api', region: 'us-east-1' }, apiUrl: () => api.url });
+  const site = await startSite({ config: { host: '/api', region: 'us-east-1' }, apiUrl: () => api.url, recordErrors: true });
   const browser = await launchBrowser();
   const products = await (await fetch(`${api.url}/unicorns/`)).json();
   return {

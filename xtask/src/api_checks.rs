@@ -27,37 +27,19 @@ const READ_THREADS: &str = "2";
 const READ_CONNECTIONS: &str = "32";
 const BENCH_PASSWORD: &str = "bench-password-1";
 
-/// Installs what the API checks use, skipping what is already there: schemathesis (pip) and wrk
-/// (apt).
-pub fn setup_api_tools() -> Result<(), String> {
-    println!("setup: schemathesis {SCHEMATHESIS_VERSION}");
+/// Installs schemathesis (pip) unless that version is there; wrk comes with the Debian packages
+/// (`setup`).
+pub fn setup_schemathesis() -> Result<(), String> {
     let installed = first_line_of("schemathesis", &["--version"]).unwrap_or_default();
     if installed.ends_with(SCHEMATHESIS_VERSION) {
         println!("  {installed}");
-    } else {
-        run(Command::new("pip").args([
-            "install",
-            "--quiet",
-            &format!("schemathesis=={SCHEMATHESIS_VERSION}"),
-        ]))?;
+        return Ok(());
     }
-    println!("setup: wrk");
-    match first_line_of("wrk", &["-v"]).filter(|l| l.starts_with("wrk")) {
-        Some(line) => println!("  {line}"),
-        None => {
-            let root = Command::new("id")
-                .arg("-u")
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-                .unwrap_or(false);
-            let mut words: Vec<&str> = if root { vec![] } else { vec!["sudo"] };
-            words.extend(["apt-get", "install", "-y", "--no-install-recommends", "wrk"]);
-            run(Command::new(words[0])
-                .args(&words[1..])
-                .env("DEBIAN_FRONTEND", "noninteractive"))?;
-        }
-    }
-    Ok(())
+    run(Command::new("pip").args([
+        "install",
+        "--quiet",
+        &format!("schemathesis=={SCHEMATHESIS_VERSION}"),
+    ]))
 }
 
 /// A throw-away folder under the system temp dir, removed when dropped.

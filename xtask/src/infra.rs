@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::process::{command_line, spawn_error, tail};
 
-/// Versions `setup_infra_tools` installs (and `check_infra` expects).
+/// Versions `setup_cfn_guard` installs (and `check_infra` expects).
 pub const CFN_GUARD_VERSION: &str = "3.2.1";
 const PIP_TOOLS: &[(&str, &str, Option<&str>)] = &[
     // (pip requirement, distribution name for `pip show`, command that must be on PATH); a
@@ -347,26 +347,22 @@ fn node_tests(repo_root: &Path) -> Result<String, String> {
 }
 
 // ------------------------------------------------------------------------------------------------
-// setup_infra_tools
+// setup_pip_tools, setup_cfn_guard
 
-/// Installs what the infra checks, the release test and the runbook need, skipping what is already
-/// there: cfn-lint, moto[server] and awscli from PyPI, and cfn-guard 3.2.1 from crates.io.
-pub fn setup_infra_tools() -> Result<(), String> {
-    let total = PIP_TOOLS.len() + 1;
+/// Installs what the infra checks, the release test and the runbook need from PyPI, skipping what
+/// is already there: cfn-lint, moto[server] and awscli.
+pub fn setup_pip_tools() -> Result<(), String> {
+    let total = PIP_TOOLS.len();
     for (i, (requirement, dist, command)) in PIP_TOOLS.iter().enumerate() {
-        let step = format!("[{}/{total}] {requirement}", i + 1);
+        let step = format!("  [{}/{total}] {requirement}", i + 1);
         let pinned = requirement.split_once("==").map(|(_, version)| version);
         let installed = pip_installed_version(dist)
             .filter(|version| pinned.is_none_or(|pinned| pinned == version));
         let on_path = command.is_none_or(command_exists);
-        match (&installed, on_path) {
-            (Some(version), true) => {
-                println!("{step}: {dist} {version} already installed, skipping");
-                continue;
-            }
-            _ => println!("{step}: installing with pip ..."),
+        if let (Some(version), true) = (&installed, on_path) {
+            println!("{step}: {dist} {version} already installed");
+            continue;
         }
-        let started = Instant::now();
         let mut cmd = Command::new("python3");
         cmd.args(["-m", "pip", "install", "--quiet", requirement]);
         crate::process::run(&mut cmd)?;
@@ -376,39 +372,24 @@ pub fn setup_infra_tools() -> Result<(), String> {
                 "installed {dist} {version} but `{command}` is not on PATH; add pip's script directory to PATH"
             ));
         }
-        println!(
-            "{step}: installed {dist} {version} ({:.0} s)",
-            started.elapsed().as_secs_f64()
-        );
+        println!("{step}: installed {dist} {version}");
     }
+    Ok(())
+}
 
-    let step = format!("[{total}/{total}] cfn-guard {CFN_GUARD_VERSION}");
+/// Installs cfn-guard from crates.io unless that version is there.
+pub fn setup_cfn_guard() -> Result<(), String> {
     match cfn_guard_version() {
         Some(v) if v == CFN_GUARD_VERSION => {
-            println!("{step}: already installed, skipping");
+            println!("  cfn-guard {v} already installed");
             return Ok(());
         }
-        Some(v) => println!("{step}: found {v}, installing {CFN_GUARD_VERSION} (about 5 min) ..."),
-        None => println!("{step}: installing with cargo (about 5 min on 2 cores) ..."),
+        Some(v) => println!("  found cfn-guard {v}, building {CFN_GUARD_VERSION} (about 3 min)"),
+        None => println!("  building cfn-guard {CFN_GUARD_VERSION} (about 3 min on 2 cores)"),
     }
-    let started = Instant::now();
-    let mut cmd = Command::new("cargo");
-    cmd.args([
-        "install",
-        "cfn-guard",
-        "--version",
-        CFN_GUARD_VERSION,
-        "--locked",
-    ]);
-    crate::process::run(&mut cmd)?;
+    crate::setup::cargo_install("cfn-guard", CFN_GUARD_VERSION, &["--locked"])?;
     match cfn_guard_version() {
-        Some(v) if v == CFN_GUARD_VERSION => {
-            println!(
-                "{step}: installed ({:.0} s)",
-                started.elapsed().as_secs_f64()
-            );
-            Ok(())
-        }
+        Some(v) if v == CFN_GUARD_VERSION => Ok(()),
         other => Err(format!(
             "cargo installed cfn-guard but `cfn-guard --version` says {other:?}; is ~/.cargo/bin on PATH?"
         )),

@@ -16,42 +16,87 @@ pub const BINARYEN_VERSION: &str = "132";
 pub enum Scope {
     /// Building and serving the storefront.
     Dev,
-    /// Everything `cargo xtask test` uses as well: Chromium, chromedriver, the e2e packages.
+    /// Everything `cargo xtask test` uses as well: the three browser engines and their WebDriver
+    /// servers, MariaDB, the e2e packages, the API and infrastructure checkers.
     Test,
 }
 
 /// One install step: its name, and the function that checks and installs it.
 type Step = (&'static str, fn() -> Result<(), String>);
 
+/// Installs what `scope` needs in two lanes at once: what is built here (cargo installs, which keep
+/// both cores busy) in this thread, and what is downloaded (Debian packages, pip, npm, which mostly
+/// wait on the network) in another. On a fresh 2-core machine that takes the downloads (about
+/// three minutes) off the critical path.
 pub fn setup(scope: Scope) -> Result<(), String> {
-    let steps: Vec<Step> = match scope {
-        Scope::Dev => vec![
-            ("wasm32 target", wasm_target),
-            ("trunk", trunk),
-            ("wasm-bindgen-cli", wasm_bindgen),
-            ("wasm-opt", wasm_opt),
-        ],
-        Scope::Test => vec![
-            ("wasm32 target", wasm_target),
-            ("trunk", trunk),
-            ("wasm-bindgen-cli", wasm_bindgen),
-            ("wasm-opt", wasm_opt),
-            ("chromium and chromedriver", chromium),
-            ("MariaDB server", mariadb),
-            ("e2e packages", e2e_packages),
+    let (builds, downloads) = steps(scope);
+    let downloads = std::thread::spawn(move || run_lane("downloads", downloads));
+    let built = run_lane("builds", builds);
+    let downloaded = downloads
+        .join()
+        .unwrap_or_else(|_| Err("the download lane panicked".to_owned()));
+    built.and(downloaded)
+}
+
+/// The steps of `scope`: (built here, downloaded).
+fn steps(scope: Scope) -> (Vec<Step>, Vec<Step>) {
+    let mut builds: Vec<Step> = vec![
+        ("wasm32 target", wasm_target),
+        ("trunk", trunk),
+        ("wasm-bindgen-cli", wasm_bindgen),
+    ];
+    let mut downloads: Vec<Step> = vec![("wasm-opt", wasm_opt)];
+    if scope == Scope::Test {
+        builds.extend([
+            ("geckodriver", geckodriver as fn() -> Result<(), String>),
+            ("cfn-guard", crate::infra::setup_cfn_guard),
+        ]);
+        downloads.extend([
             (
-                "API test tools (schemathesis, wrk)",
-                crate::api_checks::setup_api_tools,
+                "Debian packages (browsers and their drivers, MariaDB, wrk)",
+                debian_packages as fn() -> Result<(), String>,
             ),
-            ("infrastructure tools", crate::infra::setup_infra_tools),
-        ],
-    };
+            ("e2e packages", e2e_packages),
+            ("schemathesis", crate::api_checks::setup_schemathesis),
+            ("infrastructure tools (pip)", crate::infra::setup_pip_tools),
+        ]);
+    }
+    (builds, downloads)
+}
+
+fn run_lane(lane: &str, steps: Vec<Step>) -> Result<(), String> {
     let total = steps.len();
     for (index, (name, step)) in steps.into_iter().enumerate() {
-        println!("setup [{}/{total}] {name}", index + 1);
+        let started = std::time::Instant::now();
+        println!("setup {lane} [{}/{total}] {name}", index + 1);
         step().map_err(|e| format!("setting up {name}: {e}"))?;
+        let seconds = started.elapsed().as_secs_f64();
+        if seconds >= 1.0 {
+            println!(
+                "setup {lane} [{}/{total}] {name}: {seconds:.0} s",
+                index + 1
+            );
+        }
     }
     Ok(())
+}
+
+/// `cargo install` of a tool from crates.io, built for a quick install rather than for speed: the
+/// tools here do little work per run, and Trunk's own release profile (fat LTO, one codegen unit)
+/// alone made its install take 15 minutes on 2 cores (5 with these settings). Every install shares
+/// one target folder, so dependencies the tools have in common are built once.
+pub(crate) fn cargo_install(krate: &str, version: &str, extra: &[&str]) -> Result<(), String> {
+    let target = crate::process::target_dir().join("tools");
+    let mut command = Command::new("cargo");
+    command
+        .args(["install", krate, "--version", version, "--target-dir"])
+        .arg(&target)
+        .args(extra)
+        .env("CARGO_PROFILE_RELEASE_LTO", "off")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "0");
+    run(&mut command)
 }
 
 fn wasm_target() -> Result<(), String> {
@@ -75,8 +120,14 @@ fn trunk() -> Result<(), String> {
         println!("  {wanted} already installed");
         return Ok(());
     }
-    println!("  building {wanted} from crates.io (about 10 minutes on 2 cores)");
-    run(Command::new("cargo").args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"]))
+    println!("  building {wanted} from crates.io (about 5 minutes on 2 cores)");
+    // Without its default features Trunk has no TLS stack: it never downloads a tool (the ones it
+    // needs are installed here, at the versions pinned here) and never proxies to https.
+    cargo_install(
+        "trunk",
+        TRUNK_VERSION,
+        &["--locked", "--no-default-features"],
+    )
 }
 
 /// The wasm-bindgen version the storefront is locked to; the CLI must match it exactly, or Trunk
@@ -114,7 +165,7 @@ fn wasm_bindgen() -> Result<(), String> {
     }
     println!("  building wasm-bindgen-cli {version} (about 2 minutes)");
     // Not --locked: one of its locked dependencies is no longer on the registry.
-    run(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &version]))
+    cargo_install("wasm-bindgen-cli", &version, &[])
 }
 
 fn wasm_opt() -> Result<(), String> {
@@ -130,15 +181,52 @@ fn wasm_opt() -> Result<(), String> {
     ]))
 }
 
-fn chromium() -> Result<(), String> {
-    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
-        println!(
-            "  {}",
-            first_line_of("/usr/bin/chromium", &["--version"]).unwrap_or_default()
-        );
+/// geckodriver, Firefox's WebDriver server, which Mozilla publishes on crates.io.
+pub const GECKODRIVER_VERSION: &str = "0.37.1";
+
+fn geckodriver() -> Result<(), String> {
+    let wanted = format!("geckodriver {GECKODRIVER_VERSION}");
+    if first_line_of("geckodriver", &["--version"]).is_some_and(|line| line.starts_with(&wanted)) {
+        println!("  {wanted} already installed");
         return Ok(());
     }
-    apt_install(&["chromium", "chromium-driver"])
+    println!("  building {wanted} from crates.io (about 2 minutes)");
+    cargo_install("geckodriver", GECKODRIVER_VERSION, &["--locked"])
+}
+
+/// The Debian packages the tests use, each with a file that shows it is installed.
+const DEBIAN_PACKAGES: &[(&str, &str)] = &[
+    ("chromium", "/usr/bin/chromium"),
+    ("chromium-driver", "/usr/bin/chromedriver"),
+    ("firefox-esr", "/usr/bin/firefox-esr"),
+    // WebKitGTK's WebDriver and the MiniBrowser it drives; a window needs an X server.
+    ("webkit2gtk-driver", "/usr/bin/WebKitWebDriver"),
+    ("xvfb", "/usr/bin/Xvfb"),
+    ("xauth", "/usr/bin/xauth"),
+    ("mariadb-server", MARIADBD),
+    ("mariadb-server", "/usr/bin/mariadb-install-db"),
+    // The MySQL store's TLS test makes its certificates with it.
+    ("openssl", "/usr/bin/openssl"),
+    ("wrk", "/usr/bin/wrk"),
+];
+
+fn debian_packages() -> Result<(), String> {
+    let mut missing: Vec<&str> = DEBIAN_PACKAGES
+        .iter()
+        .filter(|(_, file)| !Path::new(file).exists())
+        .map(|(package, _)| *package)
+        .collect();
+    missing.dedup();
+    if missing.is_empty() {
+        for browser in ["/usr/bin/chromium", "/usr/bin/firefox-esr"] {
+            println!(
+                "  {}",
+                first_line_of(browser, &["--version"]).unwrap_or_default()
+            );
+        }
+        return Ok(());
+    }
+    apt_install(&missing)
 }
 
 /// `apt-get update` then `apt-get install` of Debian packages (through sudo unless root).
@@ -158,8 +246,8 @@ pub(crate) fn apt_install(packages: &[&str]) -> Result<(), String> {
             .env("DEBIAN_FRONTEND", "noninteractive");
         command
     };
-    run(&mut command(&["update"]))?;
-    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    run(&mut command(&["update", "-qq"]))?;
+    let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
     install.extend_from_slice(packages);
     run(&mut command(&install))
 }
@@ -167,21 +255,6 @@ pub(crate) fn apt_install(packages: &[&str]) -> Result<(), String> {
 /// Debian's MariaDB server, which the MySQL store's tests run against: each test process starts
 /// its own server on a data folder, socket and free port of its own (no system service is used).
 pub const MARIADBD: &str = "/usr/sbin/mariadbd";
-
-/// With `openssl`, which the TLS test uses to make its certificates.
-fn mariadb() -> Result<(), String> {
-    if Path::new(MARIADBD).exists()
-        && Path::new("/usr/bin/mariadb-install-db").exists()
-        && Path::new("/usr/bin/openssl").exists()
-    {
-        println!(
-            "  {}",
-            first_line_of(MARIADBD, &["--version"]).unwrap_or_default()
-        );
-        return Ok(());
-    }
-    apt_install(&["mariadb-server", "openssl"])
-}
 
 fn is_root() -> bool {
     first_line_of("id", &["-u"]).as_deref() == Some("0")

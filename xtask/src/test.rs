@@ -9,6 +9,9 @@ use crate::process::{repo_root, run, run_watching, target_dir};
 use crate::setup::{setup, Scope};
 use crate::stores::StoreKind;
 
+/// The browser engines every end-to-end spec runs in (`e2e/support/browser.mjs`).
+const E2E_ENGINES: [&str; 3] = ["chromium", "firefox", "webkit"];
+
 /// Tests counted from the runners' own output.
 #[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
 struct Counts {
@@ -17,6 +20,11 @@ struct Counts {
 }
 
 impl Counts {
+    fn add(&mut self, other: Counts) {
+        self.passed += other.passed;
+        self.failed += other.failed;
+    }
+
     /// Reads a runner's summary line: cargo's `test result: ok. 12 passed; 0 failed; ...` or
     /// node's `# pass 3` / `# fail 0`.
     fn read(&mut self, line: &str) {
@@ -58,6 +66,7 @@ pub fn test() -> Result<(), String> {
     setup(Scope::Test)?;
     let root = repo_root();
     let mut counts = Counts::default();
+    let mut per_engine: Vec<(&str, Counts)> = Vec::new();
     let mut timings: Vec<(String, f64)> = Vec::new();
     let mut step = |name: &str, action: &mut dyn FnMut(&mut Counts) -> Result<(), String>| {
         println!("\ntest: {name}");
@@ -161,20 +170,28 @@ pub fn test() -> Result<(), String> {
                 &mut |_| crate::drill::drill(&crate::drill::short(store)),
             )?;
         }
-        step("end-to-end in Chromium", &mut |counts| {
-            run_watching(
-                Command::new("node")
-                    .args(["--test", "--test-concurrency=1", "e2e/"])
-                    .env("UNISHOP_API_BIN", target_dir().join("debug/unishop-api"))
-                    .env("UNISHOP_DIST", root.join("dist"))
-                    .env(
-                        "UNISHOP_XTASK_BIN",
-                        std::env::current_exe().unwrap_or_else(|_| "xtask".into()),
-                    )
-                    .current_dir(&root),
-                |line| counts.read(line),
-            )
-        })
+        for engine in E2E_ENGINES {
+            step(&format!("end-to-end in {engine}"), &mut |counts| {
+                let mut engine_counts = Counts::default();
+                let result = run_watching(
+                    Command::new("node")
+                        .args(["--test", "--test-concurrency=1", "e2e/"])
+                        .env("UNISHOP_E2E_ENGINE", engine)
+                        .env("UNISHOP_API_BIN", target_dir().join("debug/unishop-api"))
+                        .env("UNISHOP_DIST", root.join("dist"))
+                        .env(
+                            "UNISHOP_XTASK_BIN",
+                            std::env::current_exe().unwrap_or_else(|_| "xtask".into()),
+                        )
+                        .current_dir(&root),
+                    |line| engine_counts.read(line),
+                );
+                counts.add(engine_counts);
+                per_engine.push((engine, engine_counts));
+                result
+            })?;
+        }
+        Ok(())
     })();
 
     println!("\ntest: steps");
@@ -182,6 +199,13 @@ pub fn test() -> Result<(), String> {
         println!("  {seconds:>7.1} s  {name}");
     }
     println!("  {:>7.1} s  in all", started.elapsed().as_secs_f64());
+    if !per_engine.is_empty() {
+        let engines: Vec<String> = per_engine
+            .iter()
+            .map(|(engine, c)| format!("{engine} {} passed, {} failed", c.passed, c.failed))
+            .collect();
+        println!("end-to-end: {}", engines.join("; "));
+    }
     match outcome {
         Ok(()) => {
             println!("tests: {} passed, {} failed", counts.passed, counts.failed);

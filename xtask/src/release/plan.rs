@@ -100,7 +100,7 @@ pub(super) fn json_string(s: &str) -> String {
     out
 }
 
-/// Moves inline `<script>` elements (Trunk's module initializer) into files, so the page runs
+/// Moves inline `<script>` elements (the loader, Trunk.toml's `pattern_script`) into files, so the page runs
 /// under a CSP without `'unsafe-inline'`. Returns the new HTML and the (file name, contents) pairs;
 /// file names are `boot-<16 hex of the MD5>.js`, so they are hashed assets.
 pub fn externalize_inline_scripts(html: &str) -> (String, Vec<(String, String)>) {
@@ -184,13 +184,20 @@ pub(super) fn attr_value(attrs: &str, name: &str) -> Option<String> {
     None
 }
 
-/// Root-relative URLs (`/x`, not `//x`) in `src=` and `href=` attributes, as bucket keys.
-pub fn referenced_keys(html: &str) -> BTreeSet<String> {
+/// Root-relative URLs (`/x`, not `//x`) in quoted strings of a page or a script, as bucket keys:
+/// `src="/x"` and `href="/x"` attributes, and string literals such as the loader's
+/// `fetch("/x_bg.wasm")`.
+pub fn referenced_keys(text: &str) -> BTreeSet<String> {
     let mut keys = BTreeSet::new();
-    for attr in ["src=\"", "href=\""] {
-        for (pos, _) in html.match_indices(attr) {
-            let value = &html[pos + attr.len()..];
-            let value = value.split('"').next().unwrap_or_default();
+    for quote in ['"', '\''] {
+        for (pos, _) in text.match_indices(&format!("{quote}/")) {
+            let value = &text[pos + 1..];
+            let Some(value) = value.split(quote).next() else {
+                continue;
+            };
+            if value.contains(|c: char| c.is_whitespace() || c == '<' || c == '>') {
+                continue;
+            }
             if let Some(path) = value.strip_prefix('/') {
                 if !path.starts_with('/') && !path.is_empty() {
                     let path = path.split(['?', '#']).next().unwrap_or_default();
@@ -320,12 +327,19 @@ pub(super) fn build_plan(
     }
     // Hashed files first, so nothing unhashed that might point at them goes out before them.
     assets.sort_by(|a, b| (!is_hashed(&a.key), &a.key).cmp(&(!is_hashed(&b.key), &b.key)));
-    for key in referenced_keys(&html) {
-        if !assets.iter().any(|a| a.key == key) && !served_outside_dist(&key) {
-            return Err(format!(
-                "index.html references /{key}, which is not in {}",
-                dist.display()
-            ));
+    let pages = std::iter::once(("index.html", html.as_str())).chain(
+        boot_files
+            .iter()
+            .map(|(name, body)| (name.as_str(), body.as_str())),
+    );
+    for (page, text) in pages {
+        for key in referenced_keys(text) {
+            if !assets.iter().any(|a| a.key == key) && !served_outside_dist(&key) {
+                return Err(format!(
+                    "{page} references /{key}, which is not in {}",
+                    dist.display()
+                ));
+            }
         }
     }
 
@@ -363,7 +377,7 @@ pub(super) fn build_plan(
 }
 
 /// Whether index.html may reference `key` although dist/ has no such file: each bucket's own
-/// `config.json`, and the API's routes under `/api/` (index.html preloads the catalogue), which
+/// `config.json`, and the API's routes under `/api/` (the loader asks for the catalogue early), which
 /// CloudFront sends to the API.
 pub(super) fn served_outside_dist(key: &str) -> bool {
     key == "config.json" || key.starts_with("api/")
@@ -493,6 +507,9 @@ mod tests {
         let html = r#"<link href="/style-1.css"><script src="/a.js?v=1"></script><a href="https://x/y"></a><img src="//cdn/x.png"><img src="/images/u.svg">"#;
         let keys: Vec<String> = referenced_keys(html).into_iter().collect();
         assert_eq!(keys, vec!["a.js", "images/u.svg", "style-1.css"]);
+        let script = r#"for (const url of ["/u_bg.wasm", "/config.json"]) fetch(url); import init from '/u.js'; x = "a / b"; y = "/"; </script>"#;
+        let keys: Vec<String> = referenced_keys(script).into_iter().collect();
+        assert_eq!(keys, vec!["config.json", "u.js", "u_bg.wasm"]);
     }
 
     #[test]
