@@ -61,25 +61,20 @@ pub fn build(args: &BuildArgs) -> Result<PathBuf, String> {
         .current_dir(&root))?;
     let dist = root.join("dist");
     move_boot_script(&dist)?;
-    let mut prerender = Command::new("cargo");
-    prerender
-        .args([
-            "run",
-            "--quiet",
-            "--package",
-            "unishop",
-            "--no-default-features",
-            "--features",
-            "ssr",
-            "--bin",
-            "prerender",
-            "--",
-            "--dist",
-        ])
-        .arg(&dist)
-        .args(["--site-url", &args.site_url])
-        .env("RUSTFLAGS", rustflags(std::env::var("RUSTFLAGS").ok()))
-        .current_dir(&root);
+    let mut prerender = ssr_cargo(&[
+        "run",
+        "--quiet",
+        "--package",
+        "unishop",
+        "--no-default-features",
+        "--features",
+        "ssr",
+        "--bin",
+        "prerender",
+        "--",
+        "--dist",
+    ]);
+    prerender.arg(&dist).args(["--site-url", &args.site_url]);
     if let Some(file) = &catalogue {
         prerender.arg("--catalogue").arg(file);
     }
@@ -123,6 +118,23 @@ fn fetch_catalogue(api: &str) -> Result<PathBuf, String> {
 /// The catalogue route below an API base (`https://shop.example/api/` -> `.../api/unicorns/`).
 fn catalogue_url(api: &str) -> String {
     format!("{}/unicorns/", api.trim_end_matches('/'))
+}
+
+/// `cargo ARGS` for the storefront on the host (feature `ssr`: the prerenderer, its tests and
+/// lints), with [`VIEW_CFG`] in `RUSTFLAGS`. In a target folder of its own
+/// (`<target>/prerender`): other flags in the shared one would make every later host build there
+/// start again from scratch.
+pub fn ssr_cargo(args: &[&str]) -> Command {
+    let mut command = Command::new("cargo");
+    command
+        .args(args)
+        .env("RUSTFLAGS", rustflags(std::env::var("RUSTFLAGS").ok()))
+        .env(
+            "CARGO_TARGET_DIR",
+            crate::process::target_dir().join("prerender"),
+        )
+        .current_dir(repo_root());
+    command
 }
 
 /// `RUSTFLAGS` for the prerenderer: the caller's own, and [`VIEW_CFG`].

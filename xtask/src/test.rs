@@ -132,6 +132,35 @@ pub fn test() -> Result<(), String> {
             "API against its OpenAPI document (schemathesis)",
             &mut |_| crate::api_checks::run_schemathesis(&target_dir().join("debug/unishop-api")),
         )?;
+        step(
+            "storefront on the host (feature ssr, the prerenderer): clippy and unit tests",
+            &mut |counts| {
+                run(&mut crate::build::ssr_cargo(&[
+                    "clippy",
+                    "--package",
+                    "unishop",
+                    "--no-default-features",
+                    "--features",
+                    "ssr",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]))?;
+                run_watching(
+                    &mut crate::build::ssr_cargo(&[
+                        "test",
+                        "--package",
+                        "unishop",
+                        "--no-default-features",
+                        "--features",
+                        "ssr",
+                        "--lib",
+                    ]),
+                    |line| counts.read(line),
+                )
+            },
+        )?;
         step("storefront release build and size budget", &mut |_| {
             let dist = build_release()?;
             let sizes = bundle_sizes(&dist)?;
