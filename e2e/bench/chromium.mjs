@@ -3,23 +3,15 @@
 // every engine through support/browser.mjs instead; the figures are Chromium's alone.
 
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_BINARY } from '../support/browser.mjs';
 
 /** Debian's Chromium, headless, with the flags that keep it off the network. Each page opened with
  * `newPage()` lives in a fresh context: its own storage and HTTP cache, as a new visitor. */
 export async function launchChromium() {
   const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    executablePath: CHROMIUM_BINARY,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-    ],
+    args: CHROMIUM_ARGS.filter((flag) => flag !== '--headless'),
   });
   return {
     browser,

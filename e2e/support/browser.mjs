@@ -21,34 +21,37 @@ import { Key, remote } from 'webdriverio';
 
 const require = createRequire(import.meta.url);
 
+/** Debian's Chromium (or `CHROMIUM`), for the specs and the benchmark. */
+export const CHROMIUM_BINARY = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/** Chromium's flags that keep it headless and off the network (this machine's is closed). */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
 /** The engines the specs run in, with how each is driven. */
 export const ENGINES = {
   chromium: {
     driver: '/usr/bin/chromedriver',
-    browserBinary: process.env.CHROMIUM ?? '/usr/bin/chromium',
     driverArgs: (port) => [`--port=${port}`],
     capabilities: ({ reducedMotion }) => ({
       browserName: 'chrome',
       'goog:chromeOptions': {
-        binary: process.env.CHROMIUM ?? '/usr/bin/chromium',
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--disable-dev-shm-usage',
-          ...(reducedMotion ? ['--force-prefers-reduced-motion'] : []),
-        ],
+        binary: CHROMIUM_BINARY,
+        args: [...CHROMIUM_ARGS, ...(reducedMotion ? ['--force-prefers-reduced-motion'] : [])],
       },
     }),
   },
   firefox: {
     driver: process.env.GECKODRIVER ?? path.join(process.env.HOME ?? '/root', '.cargo/bin/geckodriver'),
-    browserBinary: '/usr/bin/firefox-esr',
     // Ports of its own for Marionette and the remote agent, so two sessions never meet.
     driverArgs: (port, spare) => [`--port=${port}`, '--marionette-port=0', `--websocket-port=${spare}`],
     capabilities: ({ reducedMotion }) => ({
@@ -70,7 +73,6 @@ export const ENGINES = {
   },
   webkit: {
     driver: '/usr/bin/WebKitWebDriver',
-    browserBinary: '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser',
     driverArgs: (port) => [`--port=${port}`],
     capabilities: () => ({
       browserName: 'MiniBrowser',
