@@ -13,7 +13,7 @@ use crate::pages::not_found::NotFoundPage;
 use crate::pages::orders::{OrderPage, OrdersPage};
 use crate::pages::product::ProductPage;
 use crate::pages::status::StatusPage;
-use crate::router::{encode_component, Location, Route};
+use crate::router::{encode_component, PageUrl, Route};
 use crate::settled::Settled;
 use crate::state::Shop;
 
@@ -36,8 +36,8 @@ pub fn start() {
         // rendered with; config.json and the API's own catalogue are read after.
         let api = Api::with_prerendered(catalogue);
         leptos::mount::hydrate_body(move || {
-            let location = Location::install();
-            view! { <App api location for_hydration=true /> }
+            let page_url = PageUrl::install();
+            view! { <App api page_url for_hydration=true /> }
         });
         return;
     }
@@ -80,8 +80,8 @@ fn mount(api: Api) {
     // built afresh instead.
     crate::prerendered::clear();
     leptos::mount::mount_to_body(move || {
-        let location = Location::install();
-        view! { <App api location /> }
+        let page_url = PageUrl::install();
+        view! { <App api page_url /> }
     });
 }
 
@@ -109,18 +109,18 @@ fn first_page_needs_catalogue() -> bool {
     )
 }
 
-/// The whole storefront: shared state, the header, and one page per route, at `location`
-/// ([`Location::install`] in the browser, [`Location::at`] when prerendering). Rendered
+/// The whole storefront: shared state, the header, and one page per route, at `page_url`
+/// ([`PageUrl::install`] in the browser, [`PageUrl::at`] when prerendering). Rendered
 /// `for_hydration`, it first shows what every shopper gets (see [`crate::settled`]).
 #[component]
-pub fn App(api: Api, location: Location, #[prop(optional)] for_hydration: bool) -> impl IntoView {
+pub fn App(api: Api, page_url: PageUrl, #[prop(optional)] for_hydration: bool) -> impl IntoView {
     let shop = Shop::restore(api.clone());
-    end_refused_sessions(&api, shop, location);
+    end_refused_sessions(&api, shop, page_url);
     provide_context(Settled::new(for_hydration));
     provide_context(api.clone());
     provide_context(shop);
-    provide_context(location);
-    let route = Memo::new(move |_| location.route());
+    provide_context(page_url);
+    let route = Memo::new(move |_| page_url.route());
     view! {
         <a class="skip-link" href="#main" on:click=skip_to_main>"Skip to content"</a>
         <Header />
@@ -146,15 +146,15 @@ pub fn App(api: Api, location: Location, #[prop(optional)] for_hydration: bool) 
 
 /// When the API refuses the current session's token (expired, revoked, key rotated), ends the
 /// session and takes the shopper to log in, then back to where they were.
-fn end_refused_sessions(api: &Api, shop: Shop, location: Location) {
+fn end_refused_sessions(api: &Api, shop: Shop, page_url: PageUrl) {
     let refused = api.refused_token;
     Effect::new(move |_| {
         let Some(token) = refused.get() else {
             return;
         };
         if untrack(|| shop.end_session(&token)) {
-            let here = location.path_and_query();
-            location.navigate(&format!("/login?next={}", encode_component(&here)));
+            let here = page_url.path_and_query();
+            page_url.navigate(&format!("/login?next={}", encode_component(&here)));
         }
     });
 }

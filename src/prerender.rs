@@ -16,7 +16,7 @@ use unishop_model::Product;
 use crate::api::Api;
 use crate::app::App;
 use crate::prerendered::{CATALOGUE_SCRIPT_ID, PATH_ATTRIBUTE};
-use crate::router::{page_title, Location};
+use crate::router::{page_title, PageUrl};
 
 /// The currency of every price in the catalogue (`priceCents` are US cents).
 pub const CURRENCY: &str = "USD";
@@ -128,8 +128,8 @@ pub fn render(path: &str, catalogue: &[Product]) -> String {
     let owner = Owner::new();
     let html = owner.with(|| {
         let api = Api::with_prerendered(catalogue.to_vec());
-        let location = Location::at(path);
-        view! { <App api location for_hydration=true /> }.to_html()
+        let page_url = PageUrl::at(path);
+        view! { <App api page_url for_hydration=true /> }.to_html()
     });
     owner.cleanup();
     html

@@ -105,36 +105,37 @@ pub fn decode_component(raw: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The URL the shopper is on, kept in step with the browser's history. Shared through context.
+/// The URL the shopper is on, kept in step with the browser's history, and the way to change it.
+/// Shared through context. (Not leptos_router's `Location`, a read-only view of the URL.)
 #[derive(Clone, Copy)]
-pub struct Location {
+pub struct PageUrl {
     path: RwSignal<String>,
     search: RwSignal<String>,
 }
 
-impl Location {
+impl PageUrl {
     /// Reads the browser's URL, follows Back and Forward, and takes over clicks on this site's
     /// links. Call once, for the whole app.
-    pub fn install() -> Location {
-        let location = Location {
+    pub fn install() -> PageUrl {
+        let page_url = PageUrl {
             path: RwSignal::new(String::new()),
             search: RwSignal::new(String::new()),
         };
-        location.read_browser_url();
+        page_url.read_browser_url();
         // The listeners live as long as the page: their handles are never removed.
-        window_event_listener(leptos::ev::popstate, move |_| location.read_browser_url());
-        window_event_listener(leptos::ev::click, move |ev| location.follow_link(ev));
-        location
+        window_event_listener(leptos::ev::popstate, move |_| page_url.read_browser_url());
+        window_event_listener(leptos::ev::click, move |ev| page_url.follow_link(ev));
+        page_url
     }
 
     /// A fixed URL (`/product/{uuid}`, `/?q=float`), for rendering a page on the host: no browser,
     /// no history.
-    pub fn at(path_and_query: &str) -> Location {
+    pub fn at(path_and_query: &str) -> PageUrl {
         let (path, search) = match path_and_query.find('?') {
             Some(at) => path_and_query.split_at(at),
             None => (path_and_query, ""),
         };
-        Location {
+        PageUrl {
             path: RwSignal::new(path.to_owned()),
             search: RwSignal::new(search.to_owned()),
         }
@@ -167,7 +168,7 @@ impl Location {
         self.go(url, false)
     }
 
-    /// Like [`Location::navigate`], but in place of the current history entry: for a change the
+    /// Like [`PageUrl::navigate`], but in place of the current history entry: for a change the
     /// shopper would not step back through (another sort order).
     pub fn replace(&self, url: &str) -> bool {
         self.go(url, true)
@@ -306,9 +307,9 @@ pub fn page_title(page: &str) -> String {
 
 const SHOP_NAME: &str = "The Unicorn Shop";
 
-/// The app's [`Location`].
-pub fn use_location() -> Location {
-    expect_context::<Location>()
+/// The app's [`PageUrl`].
+pub fn use_page_url() -> PageUrl {
+    expect_context::<PageUrl>()
 }
 
 #[cfg(test)]
@@ -394,17 +395,17 @@ mod tests {
     }
 
     #[test]
-    fn a_fixed_location_splits_its_path_and_query() {
-        let location = Location::at("/?q=float&sort=price");
-        assert_eq!(location.route(), Route::Catalogue);
-        assert_eq!(location.query("q").as_deref(), Some("float"));
-        assert_eq!(location.path_and_query(), "/?q=float&sort=price");
+    fn a_fixed_page_url_splits_its_path_and_query() {
+        let page_url = PageUrl::at("/?q=float&sort=price");
+        assert_eq!(page_url.route(), Route::Catalogue);
+        assert_eq!(page_url.query("q").as_deref(), Some("float"));
+        assert_eq!(page_url.path_and_query(), "/?q=float&sort=price");
         let product = format!("/product/{UUID}");
         assert_eq!(
-            Location::at(&product).route(),
+            PageUrl::at(&product).route(),
             Route::Product(Uuid::parse_str(UUID).expect("a uuid"))
         );
-        assert_eq!(Location::at("/cart").query("q"), None);
+        assert_eq!(PageUrl::at("/cart").query("q"), None);
     }
 
     #[test]

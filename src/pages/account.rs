@@ -5,7 +5,7 @@ use unishop_model::{check_email, check_password, LoginRequest, SignupRequest};
 
 use crate::api::{sentence, Api, ApiError};
 use crate::components::field::{focus_first_error, Field};
-use crate::router::{local_path, set_title, use_location, Location};
+use crate::router::{local_path, set_title, use_page_url, PageUrl};
 use crate::state::Shop;
 
 /// The error signals of a form's fields plus one for the whole form.
@@ -83,7 +83,7 @@ fn checked_email(email: RwSignal<String>, invalid: &mut Vec<(String, String)>) -
 struct AccountForm {
     api: StoredValue<Api>,
     shop: Shop,
-    location: Location,
+    page_url: PageUrl,
     next: Memo<String>,
     email: RwSignal<String>,
     password: RwSignal<String>,
@@ -96,7 +96,7 @@ impl AccountForm {
         AccountForm {
             api: StoredValue::new(expect_context::<Api>()),
             shop: expect_context::<Shop>(),
-            location: use_location(),
+            page_url: use_page_url(),
             next: next_page(),
             email: RwSignal::new(String::new()),
             password: RwSignal::new(String::new()),
@@ -135,7 +135,7 @@ impl AccountForm {
         explain: impl FnOnce(FormErrors, &ApiError) -> bool + 'static,
     ) {
         let AccountForm {
-            location,
+            page_url,
             next,
             errors,
             busy,
@@ -147,8 +147,8 @@ impl AccountForm {
             busy.set(false);
             match result {
                 Ok(()) => {
-                    if !location.navigate(&next.get_untracked()) {
-                        location.navigate("/");
+                    if !page_url.navigate(&next.get_untracked()) {
+                        page_url.navigate("/");
                     }
                 }
                 Err(error) => {
@@ -163,9 +163,9 @@ impl AccountForm {
 
 /// Where to go after logging in: the `next` parameter when it is a path of this site.
 fn next_page() -> Memo<String> {
-    let location = use_location();
+    let page_url = use_page_url();
     Memo::new(move |_| {
-        location
+        page_url
             .query("next")
             .filter(|next| local_path(next).is_some())
             .unwrap_or_else(|| "/".to_owned())

@@ -6,7 +6,7 @@ use crate::catalogue_query::{categories, CatalogueQuery};
 use crate::components::error_panel::ErrorPanel;
 use crate::components::product_card::{ProductCard, ProductCardPlaceholder};
 use crate::loader::Loader;
-use crate::router::{set_title, use_location};
+use crate::router::{set_title, use_page_url};
 
 /// How many placeholders stand in for the catalogue while it loads.
 const PLACEHOLDER_CARDS: usize = 10;
@@ -27,16 +27,16 @@ pub fn CataloguePage() -> impl IntoView {
             async move { api.products().await }
         }),
     };
-    let location = use_location();
+    let page_url = use_page_url();
     let query = Memo::new(move |_| {
         CatalogueQuery::from_params(
-            location.query("q"),
-            location.query("category"),
-            location.query("sort"),
+            page_url.query("q"),
+            page_url.query("category"),
+            page_url.query("sort"),
         )
     });
     let go = move |query: CatalogueQuery| {
-        location.navigate(&query.to_url());
+        page_url.navigate(&query.to_url());
     };
     set_title("");
     let search_text = RwSignal::new(query.get_untracked().q);
@@ -61,7 +61,7 @@ pub fn CataloguePage() -> impl IntoView {
             sort: SortOrder::parse(&event_target_value(&ev)),
             ..query.get_untracked()
         };
-        location.replace(&query.to_url());
+        page_url.replace(&query.to_url());
     };
     // What the status line says; the line itself is always there, so its changes are announced.
     let result_status = move || {

@@ -7,7 +7,7 @@ use crate::api::{Api, ApiError};
 use crate::checkout::{CheckoutDraft, FIELDS};
 use crate::components::field::focus_first_error;
 use crate::loader::Loader;
-use crate::router::{set_title, use_location};
+use crate::router::{set_title, use_page_url};
 use crate::session::Backend;
 use crate::state::{new_idempotency_key, Shop};
 
@@ -59,7 +59,7 @@ fn blocker_notice(blocker: Blocker) -> AnyView {
 #[component]
 pub fn ShippingPage() -> impl IntoView {
     let shop = expect_context::<Shop>();
-    let location = use_location();
+    let page_url = use_page_url();
     let blocker = checkout_blocker(shop);
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -72,7 +72,7 @@ pub fn ShippingPage() -> impl IntoView {
                         draft.idempotency_key = new_idempotency_key();
                     }
                 });
-                location.navigate("/checkout/review");
+                page_url.navigate("/checkout/review");
             }
             Err(failing) => {
                 errors.set(failing);
@@ -131,7 +131,7 @@ pub fn ShippingPage() -> impl IntoView {
 pub fn ReviewPage() -> impl IntoView {
     let api = expect_context::<Api>();
     let shop = expect_context::<Shop>();
-    let location = use_location();
+    let page_url = use_page_url();
     let blocker = checkout_blocker(shop);
     let catalogue = Loader::new({
         let api = api.clone();
@@ -151,7 +151,7 @@ pub fn ReviewPage() -> impl IntoView {
         };
         let draft = shop.checkout.get_untracked();
         let Ok(address) = draft.validate() else {
-            location.navigate("/checkout/shipping");
+            page_url.navigate("/checkout/shipping");
             return;
         };
         let key = if draft.idempotency_key.is_empty() {
@@ -171,7 +171,7 @@ pub fn ReviewPage() -> impl IntoView {
                     shop.lines.set(Vec::new());
                     shop.placed_order.set(Some(order.id));
                     shop.announce("Order placed. Thank you!".to_owned());
-                    location.navigate(&format!("/orders/{}", order.id));
+                    page_url.navigate(&format!("/orders/{}", order.id));
                 }
                 Err(ApiError::Rejected { status: 409, .. }) => {
                     error.set(Some(
