@@ -7,11 +7,13 @@ import { AxeBuilder } from '@axe-core/webdriverio';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { addToCart, fillShippingAddress, freshEmail, signUp, useStack } from './support/shopper.mjs';
+import { startSite } from './support/stack.mjs';
 
 let site;
 let browser;
 let products;
-useStack((started) => ({ site, browser, products } = started));
+let api;
+useStack((started) => ({ site, browser, products, api } = started));
 
 /** Runs axe on the page as it is and fails on any serious or critical violation, naming them. */
 async function assertAccessible(page, what) {
@@ -189,10 +191,12 @@ test('nothing scrolls sideways at 320 px on the catalogue and the cart', async (
 
 test('prefers-reduced-motion stops the loading placeholders\' animation', async () => {
   // Holds the catalogue back so the placeholders stay on screen while they are inspected.
+  // Placeholders show only on a page that carries no catalogue (as `trunk serve` serves it).
+  const bare = await startSite({ config: { host: '/api', region: 'us-east-1' }, apiUrl: () => api.url, catalogueInPage: false });
   const runningAnimations = async (options) => {
     const page = await browser.newPage(options);
-    const catalogue = site.hold('GET', '/api/unicorns/**');
-    await page.goto(site.url);
+    const catalogue = bare.hold('GET', '/api/unicorns/**');
+    await page.goto(bare.url);
     await page.locator('.product-card.placeholder').nth(9).waitFor();
     const running = await page.evaluate(
       () => document.getAnimations().filter((a) => a.playState === 'running').length,
@@ -204,4 +208,5 @@ test('prefers-reduced-motion stops the loading placeholders\' animation', async 
   };
   assert.ok((await runningAnimations({})) > 0, 'without the preference the placeholders pulse (the check can see it)');
   assert.equal(await runningAnimations({ reducedMotion: 'reduce' }), 0, 'with reduce, nothing moves');
+  await bare.stop();
 });

@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { signUp } from './support/shopper.mjs';
 import { launchBrowser } from './support/stack.mjs';
 import { startTwoRegions } from './support/regions.mjs';
 
@@ -112,6 +113,18 @@ test('the prerendered catalogue hydrates, searches, and shows a guest cart kept 
   await page.getByRole('link', { name: backpack.name, exact: true }).click();
   await page.getByRole('heading', { name: backpack.name }).waitFor();
   assert.equal(await page.evaluate(() => document.body.dataset.prerendered), '/', 'no page load');
+  await page.close();
+});
+
+test('the header of a logged-in shopper settles without shifting the page', async () => {
+  const page = await browser.newPage();
+  await signUp(page, stack.site.url);
+  await page.goto(`${stack.site.url}/product/${products[3].uuid}`);
+  // Settled: the prerendered header (Log in, Sign up) has become the shopper's own.
+  await page.getByRole('button', { name: 'Log out' }).waitFor();
+  const state = await afterHydration(page);
+  assert.equal(state.prerendered, `/product/${products[3].uuid}`);
+  assert.deepEqual(state.shifts, [], 'no layout shift');
   await page.close();
 });
 

@@ -64,6 +64,15 @@ impl ApiError {
         }
     }
 
+    /// No region could answer (or one said it cannot for now): nothing the shopper did is wrong,
+    /// and the same request can be made again later.
+    pub fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Unreachable | ApiError::TimedOut | ApiError::Rejected { status: 500.., .. }
+        )
+    }
+
     /// How an attempt ended, for the failover policy; `None` when the page that asked went away,
     /// which says nothing about the base. `elsewhere`: the answer came from a region other than
     /// the page's own.
@@ -216,8 +225,8 @@ pub struct Api {
     pub on_standby: RwSignal<bool>,
     /// On a page's copy ([`Api::for_page`]): fires when the page goes away.
     page: Option<SendWrapper<AbortSignal>>,
-    /// The catalogue the page was prerendered with (embedded in its HTML), shown until the API's
-    /// own answer arrives, and kept when the API does not answer.
+    /// The catalogue the page's HTML carries (the one the site was built with), shown until the
+    /// API's own answer arrives, and served when the API does not answer.
     prerendered: Option<Arc<[Product]>>,
 }
 
@@ -318,16 +327,28 @@ impl Api {
     /// starts a GET of `/api/unicorns/` while the page parses: when config.json's host is `/api`
     /// this call takes that answer (`take_early`), already under way while the wasm downloaded;
     /// with another host it goes unused.
+    ///
+    /// When no region answers, the catalogue the page's HTML carries serves instead: it changes
+    /// only with a release, so the shop stays browsable (and a guest cart usable) while every API
+    /// is down.
     pub async fn products(&self) -> Result<Vec<Product>, ApiError> {
         let api = Api {
             page: None,
             ..self.clone()
         };
-        self.catalogue
+        let answer = self
+            .catalogue
             .get(|| {
                 async move { api.json(Call::new(Method::GET, "/unicorns/")).await }.boxed_local()
             })
-            .await
+            .await;
+        match (answer, self.prerendered()) {
+            (Err(error), Some(built_with)) => {
+                leptos::logging::warn!("the catalogue the site was built with serves: {error}");
+                Ok(built_with)
+            }
+            (answer, _) => answer,
+        }
     }
 
     /// The catalogue if it has already arrived (at the first render it usually has: see
@@ -939,7 +960,7 @@ fn rejection(status: u16, body: &str) -> ApiError {
     let detail = match problem {
         Some(problem) if !problem.detail.is_empty() => sentence(&problem.detail),
         _ if status >= 500 => {
-            "The shop is having trouble right now. Try again in a moment.".to_owned()
+            "The shop is unavailable for the moment. Try again in a few minutes.".to_owned()
         }
         _ => format!("The shop refused the request (status {status})."),
     };

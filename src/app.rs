@@ -30,8 +30,12 @@ const CATALOGUE_GRACE_MS: i32 = 150;
 /// page back for long: past [`CONFIG_GRACE_MS`] or [`CATALOGUE_GRACE_MS`] the app mounts and
 /// shows its loading state meanwhile. Tasks run in the order they are spawned.
 pub fn start() {
+    let catalogue = crate::prerendered::catalogue();
     #[cfg(feature = "hydrate")]
-    if let Some(catalogue) = crate::prerendered::here() {
+    if let Some(catalogue) = catalogue
+        .clone()
+        .filter(|_| crate::prerendered::is_this_page())
+    {
         // The page is this URL's prerendered HTML: hydrate it now, from the catalogue it was
         // rendered with; config.json and the API's own catalogue are read after.
         let api = Api::with_prerendered(catalogue);
@@ -41,7 +45,7 @@ pub fn start() {
         });
         return;
     }
-    let api = Api::new();
+    let api = catalogue.map_or_else(Api::new, Api::with_prerendered);
     // Leptos's executor is set up by the mount: until then, wasm-bindgen's runs the tasks.
     wasm_bindgen_futures::spawn_local(async move {
         let config = api.config();

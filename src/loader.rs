@@ -105,6 +105,11 @@ impl<T: Clone + 'static> Loader<T> {
         self.answer.get()
     }
 
+    /// The latest answer, untracked.
+    pub fn get_untracked(&self) -> Option<T> {
+        self.answer.get_untracked()
+    }
+
     /// Fetches again; the last answer stays on show until the new one arrives.
     pub fn reload(&self) {
         self.reload.notify();

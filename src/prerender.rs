@@ -6,8 +6,8 @@
 //!
 //! Each page is Trunk's shell (`dist/index.html`, which keeps its hashed script and styles) with
 //! the rendered app as its `<body>`, the body marked with the path it was rendered for and the
-//! catalogue embedded as JSON (see [`crate::prerendered`]). The shell itself is left as it is: the
-//! routes that belong to one shopper (cart, account, checkout, orders, status) mount into it.
+//! catalogue embedded as JSON (see [`crate::prerendered`]). The routes that belong to one shopper
+//! (cart, account, checkout, orders, status) mount into the shell, which gets the catalogue too.
 
 use leptos::prelude::*;
 use leptos::tachys::view::RenderHtml;
@@ -20,6 +20,9 @@ use crate::router::{page_title, PageUrl};
 
 /// The currency of every price in the catalogue (`priceCents` are US cents).
 pub const CURRENCY: &str = "USD";
+
+/// The shell: Trunk's page, which the routes of one shopper mount into.
+pub const SHELL_FILE: &str = "index.html";
 
 /// The file of `dist/` the catalogue page `/` is written to (`index.html` stays the shell).
 pub const CATALOGUE_FILE: &str = "catalogue.html";
@@ -60,10 +63,16 @@ pub fn site(
     if !(site_url.starts_with("https://") || site_url.starts_with("http://")) {
         return Err(PrerenderError::SiteUrl(site_url.to_owned()));
     }
-    let shell = Shell::parse(shell)?;
+    // A shell that carries a catalogue already (prerendered before) is read without it.
+    let trunk_shell = without_catalogue(shell);
     // `<` is escaped so that no product text can end the script element early.
     let catalogue_json = serde_json::to_string(catalogue)?.replace('<', "\\u003c");
-    let mut files = Vec::with_capacity(catalogue.len() + 3);
+    let mut files = Vec::with_capacity(catalogue.len() + 4);
+    files.push(File {
+        path: SHELL_FILE.to_owned(),
+        contents: with_catalogue(&trunk_shell, &catalogue_json)?,
+    });
+    let shell = Shell::parse(&trunk_shell)?;
 
     let home = format!("{site_url}/");
     let catalogue_head = Head {
@@ -236,9 +245,7 @@ impl Shell {
                 "<script type=\"application/ld+json\">{json_ld}</script>"
             ));
         }
-        tags.push_str(&format!(
-            "<script type=\"application/json\" id=\"{CATALOGUE_SCRIPT_ID}\">{catalogue_json}</script>"
-        ));
+        tags.push_str(&catalogue_script(catalogue_json));
         // The app is the body's first child, with nothing around it: hydration walks the body's
         // nodes from the first.
         format!(
@@ -251,6 +258,38 @@ impl Shell {
             scripts = self.body_scripts,
             after = self.after_body,
         )
+    }
+}
+
+/// The catalogue's `<script>` element, as every page and the shell carry it.
+fn catalogue_script(catalogue_json: &str) -> String {
+    format!(
+        "<script type=\"application/json\" id=\"{CATALOGUE_SCRIPT_ID}\">{catalogue_json}</script>"
+    )
+}
+
+/// The shell carrying the catalogue, for the routes of one shopper (a guest's cart shows its
+/// products from it while the API is down).
+fn with_catalogue(shell: &str, catalogue_json: &str) -> Result<String, PrerenderError> {
+    let (head, rest) = shell
+        .split_once("</head>")
+        .ok_or(PrerenderError::Shell("</head>"))?;
+    Ok(format!(
+        "{head}{}</head>{rest}",
+        catalogue_script(catalogue_json)
+    ))
+}
+
+/// `shell` without a catalogue `<script>` that an earlier run of the prerenderer put in.
+fn without_catalogue(shell: &str) -> String {
+    let opening = catalogue_script("");
+    let opening = opening.trim_end_matches("</script>");
+    match shell.split_once(opening) {
+        Some((before, rest)) => match rest.split_once("</script>") {
+            Some((_, after)) => format!("{before}{after}"),
+            None => shell.to_owned(),
+        },
+        None => shell.to_owned(),
     }
 }
 
@@ -432,7 +471,7 @@ mod tests {
     fn writes_the_catalogue_every_product_a_sitemap_and_robots() {
         let catalogue = catalogue();
         let files = site(SHELL, &catalogue, "https://shop.example/").expect("rendered");
-        assert_eq!(files.len(), catalogue.len() + 3);
+        assert_eq!(files.len(), catalogue.len() + 4);
         let sitemap = page(&files, "sitemap.xml");
         assert!(sitemap.contains("<loc>https://shop.example/</loc>"));
         for product in &catalogue {
@@ -505,6 +544,25 @@ mod tests {
         assert_eq!(embedded, catalogue);
         // The shell's description, entities and all, is the catalogue's.
         assert!(home.contains("content=\"The Unicorn Shop: unicorn floats &amp; more.\""));
+    }
+
+    #[test]
+    fn the_shell_carries_the_catalogue_once_however_often_the_site_is_prerendered() {
+        let catalogue = catalogue();
+        let files = site(SHELL, &catalogue, "https://shop.example").expect("rendered");
+        let shell = page(&files, SHELL_FILE);
+        assert_eq!(shell.matches("id=\"unishop-catalogue\"").count(), 1);
+        assert!(
+            !shell.contains("data-prerendered"),
+            "the shell mounts, never hydrates"
+        );
+        assert!(shell.contains("<noscript>"));
+
+        let again = site(&shell, &catalogue, "https://shop.example").expect("rendered");
+        assert_eq!(page(&again, SHELL_FILE), shell);
+        let home = page(&again, CATALOGUE_FILE);
+        assert_eq!(home.matches("id=\"unishop-catalogue\"").count(), 1);
+        assert_eq!(home, page(&files, CATALOGUE_FILE));
     }
 
     #[test]

@@ -46,10 +46,11 @@ export async function startTwoRegions() {
     /** us-east-1 directly, not through the edge. */
     primary: info.primary,
     standby: info.standby,
-    kill: () => command('kill'),
-    restart: () => command('restart'),
-    freeze: () => command('freeze'),
-    thaw: () => command('thaw'),
+    /** Each takes a region, us-east-1 (the primary) when none is given. */
+    kill: (region = 'us-east-1') => command(`kill ${region}`),
+    restart: (region = 'us-east-1') => command(`restart ${region}`),
+    freeze: (region = 'us-east-1') => command(`freeze ${region}`),
+    thaw: (region = 'us-east-1') => command(`thaw ${region}`),
     activeRegion: (region) => command(`active ${region}`),
     async stop() {
       const exited = new Promise((resolve) => child.once('exit', resolve));

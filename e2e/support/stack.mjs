@@ -93,13 +93,18 @@ export function pageErrors(page) {
  * `compress`, files go out brotli-encoded to browsers that accept it, as CloudFront sends them
  * (each file compressed once, on its first request); the specs leave it off. `inject` is HTML put
  * at the start of every page's <head> (a spec's script that runs before the shop's own), and
- * `recordErrors` injects the error recorder.
+ * `recordErrors` injects the error recorder. With `prerendered`, `/` and `/product/{uuid}` come
+ * from the build's prerendered pages, as through CloudFront (the first-render bench); the specs
+ * that need them use the two-region stack, whose edge routes like CloudFront. With
+ * `catalogueInPage` false, pages come without the catalogue the build puts in them, as `trunk serve`
+ * serves the shell: for the shop's loading and error states, which the built site shows only where
+ * it carries no catalogue.
  *
  * `requests` lists every request ({method, pathname, search, headers, at, aborted, abortedAt});
  * `hold(method,
  * pattern)` and `neverAnswer(method, pattern)` take the requests a spec is about.
  */
-export async function startSite({ config, apiUrl, upstream, root = dist, compress = false, inject = '', recordErrors = false }) {
+export async function startSite({ config, apiUrl, upstream, root = dist, compress = false, inject = '', recordErrors = false, prerendered = false, catalogueInPage = true }) {
   const compressed = new Map();
   const requests = [];
   const waiters = [];
@@ -114,6 +119,10 @@ export async function startSite({ config, apiUrl, upstream, root = dist, compres
       return;
     }
     let file = path.join(root, path.normalize(decodeURIComponent(url.pathname)));
+    // As the CloudFront function does (infra/functions/spa-rewrite.js): `/` without a query string
+    // and `/product/{uuid}` from their prerendered pages, when the build has them.
+    const page = prerendered && !url.search && (url.pathname === '/' ? 'catalogue.html' : /^\/product\/[0-9a-f-]{36}$/.test(url.pathname) ? `${url.pathname.slice(1)}.html` : null);
+    if (page && isFile(path.join(root, page))) file = path.join(root, page);
     if (!file.startsWith(root) || !isFile(file)) {
       // A client-side route: the single page answers every extension-less path.
       file = path.extname(url.pathname) ? null : path.join(root, 'index.html');
@@ -127,7 +136,11 @@ export async function startSite({ config, apiUrl, upstream, root = dist, compres
       'cache-control': 'no-cache',
     };
     let body = readFileSync(file);
-    if (head && path.extname(file) === '.html') body = Buffer.from(String(body).replace(/<head>/i, `<head>${head}`));
+    if (path.extname(file) === '.html' && (head || !catalogueInPage)) {
+      let html = String(body).replace(/<head>/i, `<head>${head}`);
+      if (!catalogueInPage) html = html.replace(/<script type="application\/json" id="unishop-catalogue">.*?<\/script>/s, '');
+      body = Buffer.from(html);
+    }
     if (compress && COMPRESSIBLE.has(path.extname(file)) && /\bbr\b/.test(request.headers['accept-encoding'] ?? '')) {
       if (!compressed.has(file)) compressed.set(file, brotliCompressSync(body));
       body = compressed.get(file);

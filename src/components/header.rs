@@ -38,6 +38,9 @@ pub fn Header() -> impl IntoView {
             <nav aria-label="Main">
                 <ul class="nav-list">
                     <li><a href="/">"Products"</a></li>
+                    // One box, as wide logged in as out, so nothing else in the header moves when
+                    // the page settles with the shopper's own session.
+                    <li class="account-links"><ul class="nav-list">
                     {move || match account.get() {
                         None => view! {
                             <li><a href="/login">"Log in"</a></li>
@@ -54,6 +57,7 @@ pub fn Header() -> impl IntoView {
                         }
                         .into_any(),
                     }}
+                    </ul></li>
                     <li>
                         <a href="/cart" class="cart-link">
                             "Cart "

@@ -135,6 +135,7 @@ impl AccountForm {
         explain: impl FnOnce(FormErrors, &ApiError) -> bool + 'static,
     ) {
         let AccountForm {
+            shop,
             page_url,
             next,
             errors,
@@ -150,6 +151,13 @@ impl AccountForm {
                     if !page_url.navigate(&next.get_untracked()) {
                         page_url.navigate("/");
                     }
+                }
+                // A guest's cart lives in this browser until the first login takes it in.
+                Err(error) if error.is_outage() && shop.count() > 0 => {
+                    errors.form.set(Some(format!(
+                        "{error} Your cart is kept here and joins your account when you log in."
+                    )));
+                    focus_first_error();
                 }
                 Err(error) => {
                     if !explain(errors, &error) {

@@ -17,10 +17,9 @@ pub fn CataloguePage() -> impl IntoView {
     let api = expect_context::<Api>();
     let products = match (api.products_loaded(), api.prerendered()) {
         // Prerendered: shown from the first frame, refreshed from the API, kept while it is down.
-        (None, Some(prerendered)) => Loader::refreshing(Ok(prerendered.clone()), move || {
+        (None, Some(prerendered)) => Loader::refreshing(Ok(prerendered), move || {
             let api = api.clone();
-            let prerendered = prerendered.clone();
-            async move { api.products().await.or(Ok(prerendered)) }
+            async move { api.products().await }
         }),
         (loaded, _) => Loader::starting_with(loaded.map(Ok), move || {
             let api = api.clone();

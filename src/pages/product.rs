@@ -18,37 +18,52 @@ pub fn ProductPage(uuid: Uuid) -> impl IntoView {
     set_title("Product");
     let product = match api.prerendered_product(uuid) {
         // Prerendered: shown from the first frame, refreshed from the API, kept while it is down.
-        Some(prerendered) => Loader::refreshing(Ok(Some(prerendered.clone())), move || {
+        Some(prerendered) => Loader::refreshing(Ok(Some(prerendered)), move || {
             let api = api.clone();
-            let prerendered = prerendered.clone();
-            async move { api.product(uuid).await.or(Ok(Some(prerendered))) }
+            async move { api.product(uuid).await }
         }),
         None => Loader::new(move || {
             let api = api.clone();
             async move { api.product(uuid).await }
         }),
     };
+    // The page is rebuilt only when what it shows changes kind (found, not found, failed): a
+    // refreshed answer with a new price changes the price in place, and keeps what the shopper
+    // typed.
+    let found = Memo::new(move |_| {
+        product
+            .get()
+            .map(|result| result.map(|p| p.is_some()).map_err(|e| e.to_string()))
+    });
+    let price = Signal::derive(move || {
+        product
+            .get()
+            .and_then(|result| result.ok().flatten())
+            .map(|p| format_price(p.cents()))
+            .unwrap_or_default()
+    });
     view! {
             {move || {
-                product
+                found
                     .get()
-                    .map(|result| match result {
-                        Ok(Some(product)) => view! { <ProductDetail product /> }.into_any(),
-                        Ok(None) => view! { <NotFoundPage /> }.into_any(),
-                        Err(error) => {
+                    .map(|shown| match (shown, product.get_untracked()) {
+                        (Ok(true), Some(Ok(Some(product)))) => view! { <ProductDetail product price /> }.into_any(),
+                        (Ok(false), _) => view! { <NotFoundPage /> }.into_any(),
+                        (Err(message), _) => {
                             view! {
                                 <h1 class="page-title" tabindex="-1">"Product"</h1>
-                                <ErrorPanel message=error.to_string() on_retry=move || product.reload() />
+                                <ErrorPanel message on_retry=move || product.reload() />
                             }
                                 .into_any()
                         }
+                        (Ok(true), _) => ().into_any(),
                     })
             }.unwrap_or_else(|| view! { <div class="product-detail placeholder" aria-busy="true"></div> }.into_any())}
     }
 }
 
 #[component]
-fn ProductDetail(product: unishop_model::Product) -> impl IntoView {
+fn ProductDetail(product: unishop_model::Product, price: Signal<String>) -> impl IntoView {
     let api = expect_context::<Api>();
     let shop = expect_context::<Shop>();
     let quantity = RwSignal::new("1".to_owned());
@@ -88,7 +103,7 @@ fn ProductDetail(product: unishop_model::Product) -> impl IntoView {
             <div class="product-info">
                 <h1 class="page-title" tabindex="-1">{product.name.clone()}</h1>
                 {product.category.clone().map(|c| view! { <p class="product-category">{c}</p> })}
-                <p class="product-price" data-testid="product-price">{format_price(product.cents())}</p>
+                <p class="product-price" data-testid="product-price">{move || price.get()}</p>
                 {product.description.clone().map(|d| view! { <p class="product-description">{d}</p> })}
                 <form class="add-to-cart" on:submit=on_add novalidate>
                     <div class="field">

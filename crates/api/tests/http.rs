@@ -1518,7 +1518,7 @@ async fn catalogue_reads_are_cacheable_and_revalidate_with_304() {
         let response = server.get(path).await;
         assert_eq!(
             response.headers()["cache-control"],
-            "public, max-age=60",
+            "public, max-age=60, stale-if-error=86400",
             "{path}"
         );
         let etag = response.headers()["etag"]

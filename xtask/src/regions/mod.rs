@@ -328,7 +328,8 @@ impl TwoRegions {
 /// `cargo xtask stack`: the stack for a program that drives it from outside (the browser specs).
 /// Prints one JSON line, `{"site", "primary", "standby", "folder"}`, then obeys one command per
 /// line on standard input, answering `ok` or `error: ...` once it is done: `kill`, `restart`,
-/// `freeze`, `thaw` (the primary), `active REGION` (the write flag). Other lines on standard output
+/// `freeze`, `thaw` (of the primary, or of the region named after them: `kill us-west-1`),
+/// `active REGION` (the write flag). Other lines on standard output
 /// are progress to show, not answers. Stops everything at the end of its input.
 pub fn serve_stack(
     build: Build,
@@ -357,13 +358,22 @@ pub fn serve_stack(
     for line in std::io::stdin().lines() {
         let line = line.map_err(|e| format!("reading commands: {e}"))?;
         let mut words = line.split_whitespace();
-        let result = match (words.next(), words.next()) {
-            (Some("kill"), None) => stack.primary.kill(),
-            (Some("restart"), None) => stack.primary.restart(),
-            (Some("freeze"), None) => stack.primary.freeze(),
-            (Some("thaw"), None) => stack.primary.thaw(),
-            (Some("active"), Some(region)) => stack.active.set(region),
+        let (verb, argument) = (words.next(), words.next());
+        let region = match argument {
+            None | Some("us-east-1") => Ok(&mut stack.primary),
+            Some("us-west-1") => Ok(&mut stack.standby),
+            Some(other) => Err(format!("no region {other} (us-east-1 or us-west-1)")),
+        };
+        let result = match (verb, words.next()) {
             (None, _) => continue,
+            (Some("active"), None) => match argument {
+                Some(region) => stack.active.set(region),
+                None => Err("active needs a region".to_owned()),
+            },
+            (Some("kill"), None) => region.and_then(RegionApi::kill),
+            (Some("restart"), None) => region.and_then(RegionApi::restart),
+            (Some("freeze"), None) => region.and_then(RegionApi::freeze),
+            (Some("thaw"), None) => region.and_then(RegionApi::thaw),
             _ => Err(format!("unknown command: {line}")),
         };
         match result {

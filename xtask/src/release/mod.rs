@@ -4,8 +4,10 @@
 //! Order of a release, per the hot-standby rules (infra/README.md):
 //! 1. hashed assets and images to BOTH buckets (`public, max-age=31536000, immutable` for hashed
 //!    names, a day for images), with explicit content types (`application/wasm`);
-//! 2. the release's snapshot, `releases/<id>/index.html` and `releases/<id>/config.json`;
-//! 3. each bucket's own `config.json` (`no-cache`), then `index.html` (`no-cache`) last;
+//! 2. the release's snapshot: `releases/<id>/` + every page (index.html, the prerendered
+//!    `catalogue.html` and `product/{uuid}.html`, sitemap.xml, robots.txt) and config.json;
+//! 3. each bucket's own `config.json` (`no-cache`), then the prerendered pages, then `index.html`
+//!    (`no-cache`) last;
 //! 4. the two buckets are compared (keys and ETags; `config.json` differs by design);
 //! 5. an invalidation of `/index.html` and `/config.json` when a distribution is given.
 //!
@@ -127,7 +129,8 @@ pub fn release(args: &ReleaseArgs) -> Result<(), String> {
     run_release(args, &Aws::from_env(args.target.endpoint_url.clone())).map(|_| ())
 }
 
-/// Re-publish an earlier release's `index.html` and `config.json` in both buckets.
+/// Re-publish an earlier release's pages (index.html, the prerendered pages, sitemap.xml,
+/// robots.txt) and `config.json` in both buckets.
 pub fn rollback(args: &RollbackArgs) -> Result<(), String> {
     run_rollback(args, &Aws::from_env(args.target.endpoint_url.clone()))
 }
@@ -191,11 +194,17 @@ fn release_with_plan(
     started: Instant,
 ) -> Result<ReleaseReport, String> {
     let plan = build_plan(dist, staging, buckets, args)?;
-    let total_bytes: u64 = plan.assets.iter().map(|a| a.size).sum::<u64>() + plan.index.size;
+    let total_bytes: u64 = plan
+        .assets
+        .iter()
+        .chain(&plan.pages)
+        .map(|a| a.size)
+        .sum::<u64>()
+        + plan.index.size;
     println!(
         "release {}: {} files ({}) from {} -> {}",
         plan.id,
-        plan.assets.len() + 2,
+        plan.assets.len() + plan.pages.len() + 2,
         human_bytes(total_bytes),
         dist.display(),
         buckets
@@ -231,10 +240,9 @@ fn release_with_plan(
     phases.push(("assets", assets));
     let mut snapshot = Vec::new();
     for (i, bucket) in buckets.iter().enumerate() {
-        snapshot.push(Upload {
-            bucket,
-            object: &plan.snapshot_index,
-        });
+        for object in &plan.snapshot_pages {
+            snapshot.push(Upload { bucket, object });
+        }
         snapshot.push(Upload {
             bucket,
             object: &plan.configs[i].0,
@@ -250,6 +258,13 @@ fn release_with_plan(
         })
         .collect();
     phases.push(("config.json", config));
+    let mut pages = Vec::new();
+    for bucket in buckets {
+        for object in &plan.pages {
+            pages.push(Upload { bucket, object });
+        }
+    }
+    phases.push(("prerendered pages", pages));
     let index = buckets
         .iter()
         .map(|bucket| Upload {
@@ -371,6 +386,18 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
+/// The pages a release's snapshot (`prefix` = `releases/<id>/`) holds besides `index.html` and
+/// `config.json`, as the keys they are published under (`product/{uuid}.html`).
+fn snapshot_pages<'a>(
+    objects: &'a BTreeMap<String, String>,
+    prefix: &'a str,
+) -> impl Iterator<Item = &'a str> {
+    objects
+        .keys()
+        .filter_map(move |key| key.strip_prefix(prefix))
+        .filter(|page| *page != "index.html" && *page != "config.json" && is_page(page))
+}
+
 /// Release ids kept in a bucket listing (those with a `releases/<id>/index.html`).
 fn release_ids(objects: &BTreeMap<String, String>) -> Vec<String> {
     objects
@@ -438,6 +465,19 @@ pub(crate) fn run_rollback(args: &RollbackArgs, aws: &Aws) -> Result<(), String>
     }
 
     let mut commands = Vec::new();
+    // The release's prerendered pages first (they name assets that are all still there), then
+    // config.json, then index.html last, as a release publishes them.
+    let snapshot_prefix = format!("{RELEASES_PREFIX}{id}/");
+    for (bucket, objects) in buckets.iter().zip(&listings) {
+        for page in snapshot_pages(objects, &snapshot_prefix) {
+            commands.push(copy_object_command(
+                aws,
+                bucket,
+                &format!("{snapshot_prefix}{page}"),
+                page,
+            ));
+        }
+    }
     for (bucket, objects) in buckets.iter().zip(&listings) {
         if objects.contains_key(&snapshot_config) {
             commands.push(copy_object_command(
@@ -496,5 +536,26 @@ mod tests {
         .map(|k| (k.to_string(), String::new()))
         .collect();
         assert_eq!(release_ids(&objects), vec!["aaa", "bbb"]);
+    }
+
+    #[test]
+    fn a_rollback_restores_the_snapshots_prerendered_pages_and_nothing_else() {
+        let objects: BTreeMap<String, String> = [
+            "releases/aaa/index.html",
+            "releases/aaa/config.json",
+            "releases/aaa/catalogue.html",
+            "releases/aaa/product/1.html",
+            "releases/aaa/sitemap.xml",
+            "releases/aaab/product/2.html",
+            "releases/bbb/product/3.html",
+            "product/1.html",
+        ]
+        .iter()
+        .map(|k| (k.to_string(), String::new()))
+        .collect();
+        assert_eq!(
+            snapshot_pages(&objects, "releases/aaa/").collect::<Vec<_>>(),
+            vec!["catalogue.html", "product/1.html", "sitemap.xml"]
+        );
     }
 }

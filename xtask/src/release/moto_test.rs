@@ -13,8 +13,10 @@ pub(super) fn write_fake_dist(
     wasm_bytes: &[u8],
 ) -> Result<(), String> {
     let images = dir.join("images");
-    std::fs::create_dir_all(&images)
-        .map_err(|e| format!("cannot create {}: {e}", images.display()))?;
+    for folder in [images.clone(), dir.join("product")] {
+        std::fs::create_dir_all(&folder)
+            .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+    }
     let index = format!(
         r#"<!DOCTYPE html><html lang="en"><head>
 <meta charset="utf-8" /><title>The Unicorn Shop</title>
@@ -57,6 +59,11 @@ await init({{ module_or_path: window.unishopEarly["/unishop-{hash}_bg.wasm"] }})
         (
             dir.join("config.json"),
             b"{\"host\": \"/api\", \"region\": \"local\"}\n".to_vec(),
+        ),
+        (
+            dir.join("product").join("float.html"),
+            format!("<html><body>a prerendered page of release {hash}</body></html>\n")
+                .into_bytes(),
         ),
     ];
     for (path, bytes) in files {
@@ -374,6 +381,7 @@ pub(super) fn moto_test_in(scratch: &Path) -> Result<usize, String> {
             &mut passed,
         )?;
     }
+    let product1 = format!("a prerendered page of release {}", "3f2a9c1d0b7e6a54");
     let page2 = get_object_text(&aws, &primary, "index.html", scratch)?;
     check(
         page2.contains("0c1d2e3f4a5b6c7d") && page2 != page1,
@@ -394,6 +402,16 @@ pub(super) fn moto_test_in(scratch: &Path) -> Result<usize, String> {
             page == page1 && ct.starts_with("text/html") && cc == CACHE_NO_CACHE,
             format!(
                 "{}/index.html is release 1's page again ({ct:?} / {cc:?})",
+                bucket.url()
+            ),
+            &mut passed,
+        )?;
+        let product = get_object_text(&aws, bucket, "product/float.html", scratch)?;
+        let (ct, cc, _) = head_object(&aws, bucket, "product/float.html")?;
+        check(
+            product.contains(&product1) && ct.starts_with("text/html") && cc == CACHE_NO_CACHE,
+            format!(
+                "{}/product/float.html is release 1's prerendered page again",
                 bucket.url()
             ),
             &mut passed,

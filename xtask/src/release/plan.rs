@@ -240,12 +240,21 @@ impl Object {
 #[derive(Debug)]
 pub(super) struct Plan {
     pub(super) id: String,
-    /// Same bytes in both buckets: assets first, then the snapshot's index.html.
+    /// Same bytes in both buckets: assets first, then the snapshot's pages, then the pages.
     pub(super) assets: Vec<Object>,
-    pub(super) snapshot_index: Object,
+    /// The release's copy of every page, `releases/<id>/<key>`, index.html first.
+    pub(super) snapshot_pages: Vec<Object>,
+    /// The pages other than index.html (prerendered HTML, sitemap.xml, robots.txt).
+    pub(super) pages: Vec<Object>,
     pub(super) index: Object,
     /// Per bucket (primary, standby): snapshot config, live config.
     pub(super) configs: Vec<(Object, Object)>,
+}
+
+/// Whether `key` is a page of the release (prerendered HTML, `sitemap.xml`, `robots.txt`): published
+/// after the assets it names, kept in the release's snapshot and put back by a rollback.
+pub(super) fn is_page(key: &str) -> bool {
+    key.ends_with(".html") || key == "sitemap.xml" || key == "robots.txt"
 }
 
 /// Files of `dist/`, keyed by their path relative to it (`/`-separated).
@@ -312,6 +321,7 @@ pub(super) fn build_plan(
     };
 
     let mut assets = Vec::new();
+    let mut prerendered_pages = Vec::new();
     for (key, path) in &files {
         // index.html is published last; config.json in dist/ is the dev copy, replaced per bucket.
         if key == "index.html" || key == "config.json" || key.starts_with(RELEASES_PREFIX) {
@@ -319,7 +329,12 @@ pub(super) fn build_plan(
         }
         let bytes =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        assets.push(Object::new(key.clone(), path.clone(), &bytes)?);
+        let object = Object::new(key.clone(), path.clone(), &bytes)?;
+        if is_page(key) {
+            prerendered_pages.push(object);
+        } else {
+            assets.push(object);
+        }
     }
     for (name, body) in &boot_files {
         let path = write(name, body.as_bytes())?;
@@ -345,14 +360,20 @@ pub(super) fn build_plan(
 
     let index_file = write("index.html", html.as_bytes())?;
     let index = Object::new("index.html".into(), index_file.clone(), html.as_bytes())?;
-    let mut everything: Vec<&Object> = assets.iter().collect();
+    let mut everything: Vec<&Object> = assets.iter().chain(&prerendered_pages).collect();
     everything.push(&index);
     let id = release_id(&everything);
-    let snapshot_index = Object::new(
+    let mut snapshot_pages = vec![Object::new(
         format!("{RELEASES_PREFIX}{id}/index.html"),
         index_file,
         html.as_bytes(),
-    )?;
+    )?];
+    for page in &prerendered_pages {
+        snapshot_pages.push(Object {
+            key: format!("{RELEASES_PREFIX}{id}/{}", page.key),
+            ..page.clone()
+        });
+    }
 
     let mut configs = Vec::new();
     for bucket in buckets {
@@ -370,7 +391,8 @@ pub(super) fn build_plan(
     Ok(Plan {
         id,
         assets,
-        snapshot_index,
+        snapshot_pages,
+        pages: prerendered_pages,
         index,
         configs,
     })

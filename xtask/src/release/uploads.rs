@@ -223,7 +223,7 @@ pub(super) fn copy_object_command(aws: &Aws, bucket: &Bucket, from: &str, to: &s
             "--content-type",
             content_type(to).unwrap_or("application/octet-stream"),
             "--cache-control",
-            CACHE_NO_CACHE,
+            cache_control(to),
             "--query",
             "CopyObjectResult.ETag",
             "--output",

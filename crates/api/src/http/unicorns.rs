@@ -1,6 +1,6 @@
 //! The catalogue: the legacy list (now filterable and sortable), one product, the categories.
 //!
-//! Every catalogue read carries a strong `ETag` and `Cache-Control: public, max-age=60`, and a
+//! Every catalogue read carries a strong `ETag` and [`CATALOGUE_CACHE_CONTROL`], and a
 //! matching `If-None-Match` is answered 304 without a body: the catalogue is what browsers and
 //! CloudFront may cache.
 
@@ -18,8 +18,10 @@ use super::AppState;
 
 /// The longest search text accepted.
 pub const MAX_QUERY_LEN: usize = 100;
-/// What catalogue reads may be cached for, by browsers and shared caches alike.
-pub const CATALOGUE_CACHE_CONTROL: &str = "public, max-age=60";
+/// What catalogue reads may be cached for, by browsers and shared caches alike; and, since the
+/// catalogue changes only with a release, how long a shared cache (CloudFront's catalogue
+/// behaviours, `infra/templates/edge.yaml`) may keep serving one when both regions fail.
+pub const CATALOGUE_CACHE_CONTROL: &str = "public, max-age=60, stale-if-error=86400";
 
 /// `GET /unicorns` parameters; unknown ones are ignored.
 #[derive(Deserialize, Default, Debug, utoipa::IntoParams)]
