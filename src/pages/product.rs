@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use unishop_model::format_price;
+use unishop_model::{format_price, Product};
 use uuid::Uuid;
 
 use crate::api::Api;
@@ -27,13 +27,16 @@ pub fn ProductPage(uuid: Uuid) -> impl IntoView {
             async move { api.product(uuid).await }
         }),
     };
-    // The page is rebuilt only when what it shows changes kind (found, not found, failed): a
+    // The detail is rebuilt only when what it shows apart from the price changes (found or not,
+    // failed, another name: a legacy backend names the prerendered products its own way): a
     // refreshed answer with a new price changes the price in place, and keeps what the shopper
     // typed.
-    let found = Memo::new(move |_| {
-        product
-            .get()
-            .map(|result| result.map(|p| p.is_some()).map_err(|e| e.to_string()))
+    let shown = Memo::new(move |_| {
+        product.get().map(|result| {
+            result
+                .map(|found| found.map(without_price))
+                .map_err(|e| e.to_string())
+        })
     });
     let price = Signal::derive(move || {
         product
@@ -44,26 +47,34 @@ pub fn ProductPage(uuid: Uuid) -> impl IntoView {
     });
     view! {
             {move || {
-                found
+                shown
                     .get()
-                    .map(|shown| match (shown, product.get_untracked()) {
-                        (Ok(true), Some(Ok(Some(product)))) => view! { <ProductDetail product price /> }.into_any(),
-                        (Ok(false), _) => view! { <NotFoundPage /> }.into_any(),
-                        (Err(message), _) => {
+                    .map(|shown| match shown {
+                        Ok(Some(product)) => view! { <ProductDetail product price /> }.into_any(),
+                        Ok(None) => view! { <NotFoundPage /> }.into_any(),
+                        Err(message) => {
                             view! {
                                 <h1 class="page-title" tabindex="-1">"Product"</h1>
                                 <ErrorPanel message on_retry=move || product.reload() />
                             }
                                 .into_any()
                         }
-                        (Ok(true), _) => ().into_any(),
                     })
             }.unwrap_or_else(|| view! { <div class="product-detail placeholder" aria-busy="true"></div> }.into_any())}
     }
 }
 
+/// The product as the detail shows it once built: its price is a signal of its own.
+fn without_price(product: Product) -> Product {
+    Product {
+        price: 0.0,
+        price_cents: None,
+        ..product
+    }
+}
+
 #[component]
-fn ProductDetail(product: unishop_model::Product, price: Signal<String>) -> impl IntoView {
+fn ProductDetail(product: Product, price: Signal<String>) -> impl IntoView {
     let api = expect_context::<Api>();
     let shop = expect_context::<Shop>();
     let quantity = RwSignal::new("1".to_owned());
