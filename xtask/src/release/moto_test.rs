@@ -2,7 +2,7 @@
 //! by `cargo xtask test`.
 
 use super::*;
-use crate::moto::MotoServer;
+use unishop_stack::moto::MotoServer;
 
 /// A fake Trunk output: index.html with an inline module initializer, hashed wasm/js/css, images,
 /// and a dev config.json that the release must not publish.
