@@ -4,13 +4,14 @@
 use std::process::Command;
 use std::time::Instant;
 
-use crate::bench::{build_release, bundle_sizes, check_budget};
-use crate::process::{repo_root, run, run_watching, target_dir};
-use crate::setup::{setup, Scope};
 use unishop_stack::drill;
 use unishop_stack::mariadb::MARIADBD;
 use unishop_stack::moto::MotoServer;
 use unishop_stack::stores::StoreKind;
+
+use crate::bench::{build_release, bundle_sizes, check_budget};
+use crate::process::{repo_root, run, run_watching, target_dir};
+use crate::setup::{setup, Scope};
 
 /// The browser engines every end-to-end spec runs in (`e2e/support/browser.mjs`).
 const E2E_ENGINES: [&str; 3] = ["chromium", "firefox", "webkit"];
