@@ -1,6 +1,7 @@
 // The local two-region stack for the failover specs: us-east-1 and us-west-1 on one store behind
-// the local edge, started by `xtask stack` (the same code as `cargo xtask dev --two-regions` and
-// `cargo xtask drill`), with its faults driven through xtask's standard input.
+// the local edge, started by `unishop-stack regions` (crates/stack, the same code as
+// `cargo xtask dev --two-regions` and `cargo xtask drill`), with its faults driven through its
+// standard input.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,17 +10,17 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { startSite } from './stack.mjs';
 
-const xtask = process.env.UNISHOP_XTASK_BIN;
+const stackBin = process.env.UNISHOP_STACK_BIN;
 const dist = process.env.UNISHOP_DIST;
 
 /** Starts the stack; resolves once both regions and the edge listen. */
 export async function startTwoRegions() {
-  if (!xtask || !dist) {
-    throw new Error('set UNISHOP_XTASK_BIN (the xtask binary) and UNISHOP_DIST (the release build); `cargo xtask test` does');
+  if (!stackBin || !dist) {
+    throw new Error('set UNISHOP_STACK_BIN (the unishop-stack binary) and UNISHOP_DIST (the release build); `cargo xtask test` does');
   }
   const folder = mkdtempSync(path.join(tmpdir(), 'unishop-regions-'));
   // The API's debug build, as the other specs use (the drill runs the release build).
-  const child = spawn(xtask, ['stack', '--debug', '--dist', dist, '--folder', folder], {
+  const child = spawn(stackBin, ['regions', '--debug', '--dist', dist, '--folder', folder], {
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -29,7 +30,7 @@ export async function startTwoRegions() {
       if (line.startsWith('{')) resolve(JSON.parse(line));
       else if (line === 'ok' || line.startsWith('error: ')) answers.shift()?.(line);
     });
-    child.once('exit', (code) => reject(new Error(`xtask stack ended (${code}) before listening`)));
+    child.once('exit', (code) => reject(new Error(`unishop-stack regions ended (${code}) before listening`)));
   });
   const info = await addresses;
   // The browser reaches the edge through a recorder, which shows the specs every request it sends.
@@ -38,7 +39,7 @@ export async function startTwoRegions() {
     const answer = new Promise((resolve) => answers.push(resolve));
     child.stdin.write(`${text}\n`);
     const line = await answer;
-    if (line !== 'ok') throw new Error(`xtask stack: ${text}: ${line}`);
+    if (line !== 'ok') throw new Error(`unishop-stack regions: ${text}: ${line}`);
   };
   return {
     /** The shop as the browser sees it, through the recorder (`requests`, `waitForRequest`). */

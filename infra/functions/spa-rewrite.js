@@ -14,7 +14,7 @@
 // also rewrite the API's errors, so it is not used.
 //
 // The same file runs unchanged in CloudFront and in the node tests (test/harness.mjs); the local
-// edge (xtask/src/regions/edge.rs) routes the same way.
+// edge (crates/stack/src/regions/edge.rs) routes the same way.
 
 var PRODUCT = /^\/product\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -416,7 +416,7 @@ pub fn bench_api(repo_root: &Path, store: BenchStore) -> Result<(), String> {
         ("RUST_LOG", "warn".to_owned()),
     ];
     // Held to the end of the run: dropping them stops the servers.
-    let stores = crate::stores::StoreServers::start(
+    let stores = unishop_stack::stores::StoreServers::start(
         &scratch.0.join("stores"),
         store.uses_mysql(),
         store.uses_dynamodb(),

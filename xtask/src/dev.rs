@@ -6,6 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use unishop_stack::regions::{Build, Options, TwoRegions};
+use unishop_stack::stores::StoreKind;
+
 use crate::process::{port_open, repo_root, run, target_dir, Service};
 use crate::setup::{setup, Scope};
 
@@ -83,8 +86,7 @@ const STANDBY_API_ADDRESS: &str = "127.0.0.1:3001";
 
 /// `cargo xtask dev --two-regions`: us-east-1 on :3000, us-west-1 on :3001, both on one store,
 /// and the edge on :8080 serving the storefront (rebuilt by `trunk watch` on every change).
-pub fn dev_two_regions(store: crate::stores::StoreKind) -> Result<(), String> {
-    use crate::regions::{Build, Options, TwoRegions};
+pub fn dev_two_regions(store: StoreKind) -> Result<(), String> {
     setup(Scope::Dev)?;
     for address in [API_ADDRESS, STANDBY_API_ADDRESS, SITE_ADDRESS] {
         if port_open(address) {

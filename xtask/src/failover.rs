@@ -113,7 +113,7 @@ pub fn failback(args: &FailoverArgs) -> Result<(), String> {
 /// Writes on the local two-region stack's `/api` go to `region` from now on.
 fn local(region: &str) -> Result<(), String> {
     let folder = crate::dev::two_regions_folder();
-    let flag = crate::regions::ActiveRegion::in_folder(&folder);
+    let flag = unishop_stack::regions::ActiveRegion::in_folder(&folder);
     let before = flag.get();
     flag.set(region)?;
     println!("local stack: writes on /api go to {region} (were {before})");

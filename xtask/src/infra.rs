@@ -14,7 +14,7 @@ const PIP_TOOLS: &[(&str, &str, Option<&str>)] = &[
     // (pip requirement, distribution name for `pip show`, command that must be on PATH); a
     // requirement pinned with `==` is reinstalled when another version is there.
     ("cfn-lint", "cfn-lint", Some("cfn-lint")),
-    // The two-region stack patches moto's DynamoDB transactions (`moto_serial.py`).
+    // The two-region stack patches moto's DynamoDB transactions (`crates/stack/src/moto/moto_serial.py`).
     ("moto[server]==5.2.5", "moto", Some("moto_server")),
     ("awscli", "awscli", Some("aws")),
     // The CloudFront KeyValueStore API signs with SigV4A, which awscli v1 needs awscrt for.

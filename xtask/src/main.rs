@@ -5,20 +5,17 @@ mod aws;
 mod bench;
 mod build;
 mod dev;
-mod drill;
 mod failover;
 mod infra;
 mod lambda;
-mod mariadb;
-mod moto;
 mod process;
-mod regions;
 mod release;
 mod setup;
-mod stores;
 mod test;
 
 use clap::{Parser, Subcommand};
+use unishop_stack::drill::DrillArgs;
+use unishop_stack::stores::StoreKind;
 
 #[derive(Parser)]
 #[command(
@@ -48,7 +45,7 @@ enum Task {
         /// The store both regions share (with --two-regions); mysql-dynamodb starts a MariaDB and
         /// a moto_server (a fake DynamoDB) of its own, removed when dev stops.
         #[arg(long, value_enum, default_value_t, requires = "two_regions")]
-        store: stores::StoreKind,
+        store: StoreKind,
     },
     /// Build the site into dist/ exactly as `release` uploads it: Trunk's release build and the
     /// prerendered catalogue and product pages, sitemap.xml and robots.txt.
@@ -65,26 +62,10 @@ enum Task {
     Failover(failover::FailoverArgs),
     /// Move writes and the databases back to the primary region.
     Failback(failover::FailoverArgs),
-    /// The local two-region stack for a program driving it (the browser specs): prints its
-    /// addresses as JSON, then takes kill|restart|freeze|thaw|active REGION on standard input.
-    #[command(hide = true)]
-    Stack {
-        /// The storefront's release build to serve.
-        #[arg(long)]
-        dist: std::path::PathBuf,
-        /// Folder for the shared store, token key and flag (created; a fresh one per run).
-        #[arg(long)]
-        folder: std::path::PathBuf,
-        /// Run the API's debug build instead of its release build.
-        #[arg(long)]
-        debug: bool,
-        /// The store both regions share.
-        #[arg(long, value_enum, default_value_t)]
-        store: stores::StoreKind,
-    },
     /// Kill, freeze and switch the primary under many scripted shoppers on the local two-region
-    /// stack; check every cart and order; one line of figures and an SVG report.
-    Drill(drill::DrillArgs),
+    /// stack; check every cart and order; one line of figures and an SVG report (`unishop-stack
+    /// drill`).
+    Drill(DrillArgs),
     /// Build the API's Lambda zip (provided.al2023, arm64) with cargo-lambda; prints its path
     /// and size.
     PackageLambda(lambda::PackageArgs),
@@ -128,22 +109,7 @@ fn main() -> std::process::ExitCode {
         } => dev::dev_two_regions(store),
         Task::Build(args) => build::build(&args).map(|dist| println!("built {}", dist.display())),
         Task::Test => test::test(),
-        Task::Drill(args) => drill::drill(&args),
-        Task::Stack {
-            dist,
-            folder,
-            debug,
-            store,
-        } => regions::serve_stack(
-            if debug {
-                regions::Build::Debug
-            } else {
-                regions::Build::Release
-            },
-            dist,
-            folder,
-            store,
-        ),
+        Task::Drill(args) => unishop_stack::drill::drill(&args),
         Task::CheckInfra => infra::check_infra(&process::repo_root()),
         Task::Release(args) => release::release(&args),
         Task::Rollback(args) => release::rollback(&args),

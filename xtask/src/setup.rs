@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use unishop_stack::mariadb::MARIADBD;
+
 use crate::process::{first_line_of, repo_root, run};
 
 /// The Trunk release that builds with this toolchain (0.22 needs a newer rustc).
@@ -251,10 +253,6 @@ pub(crate) fn apt_install(packages: &[&str]) -> Result<(), String> {
     install.extend_from_slice(packages);
     run(&mut command(&install))
 }
-
-/// Debian's MariaDB server, which the MySQL store's tests run against: each test process starts
-/// its own server on a data folder, socket and free port of its own (no system service is used).
-pub const MARIADBD: &str = "/usr/sbin/mariadbd";
 
 fn is_root() -> bool {
     first_line_of("id", &["-u"]).as_deref() == Some("0")

@@ -4,10 +4,14 @@
 use std::process::Command;
 use std::time::Instant;
 
+use unishop_stack::drill;
+use unishop_stack::mariadb::MARIADBD;
+use unishop_stack::moto::MotoServer;
+use unishop_stack::stores::StoreKind;
+
 use crate::bench::{build_release, bundle_sizes, check_budget};
 use crate::process::{repo_root, run, run_watching, target_dir};
 use crate::setup::{setup, Scope};
-use crate::stores::StoreKind;
 
 /// The browser engines every end-to-end spec runs in (`e2e/support/browser.mjs`).
 const E2E_ENGINES: [&str; 3] = ["chromium", "firefox", "webkit"];
@@ -96,14 +100,14 @@ pub fn test() -> Result<(), String> {
         })?;
         step("unit and HTTP tests", &mut |counts| {
             // The DynamoDB store's tests run against moto_server (an AWS emulator).
-            let moto = crate::moto::MotoServer::start(
+            let moto = MotoServer::start(
                 &std::env::temp_dir().join(format!("unishop-test-moto-{}.log", std::process::id())),
             )?;
             run_watching(
                 Command::new("cargo")
                     .args(["test", "--workspace"])
                     .env("UNISHOP_TEST_MOTO_URL", &moto.url)
-                    .env("UNISHOP_TEST_MARIADB", crate::setup::MARIADBD)
+                    .env("UNISHOP_TEST_MARIADB", MARIADBD)
                     .current_dir(&root),
                 |line| counts.read(line),
             )
@@ -185,7 +189,7 @@ pub fn test() -> Result<(), String> {
                     Command::new("python3")
                         .args(["-m", "unittest", "-v", "moto_serial_test"])
                         .env("PYTHONDONTWRITEBYTECODE", "1")
-                        .current_dir(root.join("xtask/src")),
+                        .current_dir(root.join("crates/stack/src/moto")),
                     |line| counts.read_unittest(line),
                 )
             },
@@ -196,9 +200,15 @@ pub fn test() -> Result<(), String> {
                     "short drill on {}: two regions, faults, scripted shoppers",
                     store.name()
                 ),
-                &mut |_| crate::drill::drill(&crate::drill::short(store)),
+                &mut |_| drill::drill(&drill::short(store)),
             )?;
         }
+        // The browser specs' two-region stack (`e2e/support/regions.mjs`).
+        step("the two-region stack's binary (unishop-stack)", &mut |_| {
+            run(Command::new("cargo")
+                .args(["build", "--package", "unishop-stack"])
+                .current_dir(&root))
+        })?;
         for engine in E2E_ENGINES {
             step(&format!("end-to-end in {engine}"), &mut |counts| {
                 let mut engine_counts = Counts::default();
@@ -209,8 +219,8 @@ pub fn test() -> Result<(), String> {
                         .env("UNISHOP_API_BIN", target_dir().join("debug/unishop-api"))
                         .env("UNISHOP_DIST", root.join("dist"))
                         .env(
-                            "UNISHOP_XTASK_BIN",
-                            std::env::current_exe().unwrap_or_else(|_| "xtask".into()),
+                            "UNISHOP_STACK_BIN",
+                            target_dir().join("debug/unishop-stack"),
                         )
                         .current_dir(&root),
                     |line| engine_counts.read(line),

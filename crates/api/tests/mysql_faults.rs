@@ -82,7 +82,7 @@ async fn a_dead_database_answers_503_fast_and_the_api_recovers_by_itself() {
         .await
         .expect("cart");
 
-    server.stop();
+    server.kill();
     let merge = json!({"items": [{"uuid": float, "quantity": 5}]});
     for (method, path, body) in [
         (Method::GET, "/health", None),
@@ -106,7 +106,7 @@ async fn a_dead_database_answers_503_fast_and_the_api_recovers_by_itself() {
         assert!(problem.detail.contains("unavailable"), "{problem:?}");
     }
 
-    server.resume();
+    server.restart();
     // The pool reconnects by itself: no restart of the API.
     api.wait_until_healthy("once the database is back").await;
     // Nothing was half-written while the database was down.

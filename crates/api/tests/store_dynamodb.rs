@@ -338,7 +338,7 @@ async fn a_stopped_dynamodb_gives_503_changes_nothing_and_service_resumes() {
     let merge = json!({"items": [{"uuid": product_uuid("UnicornPink"), "quantity": 1}]});
 
     // Hung: the process is stopped, connections are accepted and never answered.
-    moto.signal("-STOP");
+    moto.freeze();
     for (method, path, body, key) in [
         (reqwest::Method::GET, "/cart", None, None),
         (
@@ -359,7 +359,7 @@ async fn a_stopped_dynamodb_gives_503_changes_nothing_and_service_resumes() {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}: {problem}");
         assert_eq!(problem["status"], 503, "{path}: a problem document");
     }
-    moto.signal("-CONT");
+    moto.thaw();
 
     // Nothing was half done, and service resumes by itself.
     let (status, cart) = api.send(reqwest::Method::GET, "/cart", None, None).await;
@@ -379,7 +379,7 @@ async fn a_stopped_dynamodb_gives_503_changes_nothing_and_service_resumes() {
     assert_eq!(status, StatusCode::CREATED, "{order}");
 
     // Refused: the process is gone.
-    moto.signal("-KILL");
+    moto.kill();
     let (status, problem) = api.send(reqwest::Method::GET, "/orders", None, None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{problem}");
 }

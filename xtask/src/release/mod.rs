@@ -31,8 +31,9 @@ mod plan;
 mod uploads;
 
 pub use moto_test::test_release_against_moto;
+pub use plan::externalize_inline_scripts;
 use plan::*;
-pub use plan::{config_json, content_type, externalize_inline_scripts};
+use unishop_stack::site::{config_json, content_type};
 use uploads::*;
 
 /// `Cache-Control` of files whose name carries a content hash.

@@ -1,8 +1,9 @@
 //! The release and rollback run against moto_server (a fake S3 and CloudFront on loopback), called
 //! by `cargo xtask test`.
 
+use unishop_stack::moto::MotoServer;
+
 use super::*;
-use crate::moto::MotoServer;
 
 /// A fake Trunk output: index.html with an inline module initializer, hashed wasm/js/css, images,
 /// and a dev config.json that the release must not publish.

@@ -191,7 +191,7 @@ impl Database {
                 let moto = own_moto
                     .clone()
                     .expect("a database from Database::mariadb_dynamodb_own_moto");
-                moto.signal("-STOP");
+                moto.freeze();
                 LockGuard {
                     _sqlite: None,
                     _mysql: None,
@@ -214,7 +214,7 @@ struct Stopped(Arc<OwnMoto>);
 
 impl Drop for Stopped {
     fn drop(&mut self) {
-        self.0.signal("-CONT");
+        self.0.thaw();
     }
 }
 

@@ -5,11 +5,8 @@
 // Each test binary that includes this module uses a part of it.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use unishop_api::store::dynamodb::{DynamoStore, Tables};
+use unishop_stack::moto::MotoServer;
 use uuid::Uuid;
 
 /// The variable naming the address of a running moto_server.
@@ -42,50 +39,37 @@ pub async fn fresh_tables(url: &str, region: &str) -> DynamoStore {
     store
 }
 
-/// A moto_server of one test alone (it gets stopped), killed when dropped.
+/// A moto_server of one test alone (it gets stopped), started by the stack's launcher
+/// ([`unishop_stack::moto`]); killed when dropped, its log in a folder removed with it.
 pub struct OwnMoto {
-    child: Child,
+    server: MotoServer,
     pub url: String,
+    _folder: tempfile::TempDir,
 }
 
 impl OwnMoto {
     pub fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts (pip install \"moto[server]\")");
-        let moto = OwnMoto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not listen");
-            std::thread::sleep(Duration::from_millis(100));
+        let folder = tempfile::tempdir().expect("temp dir");
+        let server = MotoServer::start(&folder.path().join("moto_server.log"))
+            .unwrap_or_else(|error| panic!("moto_server did not start: {error}"));
+        OwnMoto {
+            url: server.url.clone(),
+            server,
+            _folder: folder,
         }
-        moto
     }
 
-    /// Sends `signal` (`-STOP`, `-CONT`, `-KILL`) to the server.
-    pub fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill {signal} failed");
+    /// SIGSTOP: connections are accepted and nothing answers.
+    pub fn freeze(&self) {
+        self.server.freeze().expect("freezes moto_server");
     }
-}
 
-impl Drop for OwnMoto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    pub fn thaw(&self) {
+        self.server.thaw().expect("thaws moto_server");
+    }
+
+    /// SIGKILL, and waits until it is gone.
+    pub fn kill(&self) {
+        self.server.kill();
     }
 }

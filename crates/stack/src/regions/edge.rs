@@ -124,7 +124,7 @@ impl Edge {
             standby: Origin::new(STANDBY_REGION, standby_base, STANDBY_TIMEOUTS)?,
             active,
             dist,
-            config_json: crate::release::config_json("/api", PRIMARY_REGION, "/api-standby"),
+            config_json: crate::site::config_json("/api", PRIMARY_REGION, "/api-standby"),
         })
     }
 
@@ -333,7 +333,7 @@ async fn file_response(file: &Path, status: StatusCode) -> Response {
     match tokio::fs::read(&file).await {
         Ok(bytes) => {
             let content_type =
-                crate::release::content_type(&key).unwrap_or("application/octet-stream");
+                crate::site::content_type(&key).unwrap_or("application/octet-stream");
             let mut response = Response::new(Body::from(bytes));
             *response.status_mut() = status;
             let headers = response.headers_mut();
@@ -351,7 +351,9 @@ async fn file_response(file: &Path, status: StatusCode) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use axum::http::{Method, StatusCode};
+
+    use super::{api_path, is_catalogue_read, is_failover_status, prerendered_page};
 
     #[test]
     fn api_paths_keep_their_leading_slash() {

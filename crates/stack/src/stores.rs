@@ -1,8 +1,9 @@
-//! The servers an xtask command runs the API's stores on, beyond a SQLite file: a MariaDB server of
-//! its own for MySQL (the stand-in for Aurora MySQL) and moto_server, a fake DynamoDB (the
-//! stand-in for DynamoDB and its global tables). One starter for `bench api`, the two-region stack
-//! (`dev --two-regions`, `drill`, `stack`); dropping it stops both servers and removes their
-//! folder, also on an error path.
+//! The servers the stack and xtask's commands run the API's stores on, beyond a SQLite file: a
+//! MariaDB server of its own for MySQL (the stand-in for Aurora MySQL) and moto_server, a fake
+//! DynamoDB (the stand-in for DynamoDB and its global tables). One starter for `cargo xtask bench
+//! api` and the two-region stack (`cargo xtask dev --two-regions`, `unishop-stack regions`,
+//! `unishop-stack drill`); dropping it stops both servers and removes their folder, also on an
+//! error path.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -68,11 +69,11 @@ impl StoreServers {
             env: Vec::new(),
         };
         if mysql {
-            let mut mariadb = MariaDb::start(folder)?;
-            let url = mariadb.database("unishop")?;
+            let mariadb = MariaDb::start(&folder.join("mariadb"))?;
+            let url = mariadb.create_database("unishop")?;
             println!(
                 "  MySQL store: MariaDB on port {} (the stand-in for Aurora MySQL)",
-                mariadb.port
+                mariadb.port()
             );
             servers.mariadb = Some(mariadb);
             servers.env.push(("UNISHOP_DATABASE_URL", url));

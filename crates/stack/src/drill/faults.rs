@@ -109,7 +109,9 @@ pub fn windows(applied: &[(u64, Fault)], end_ms: u64) -> Vec<Window> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::time::Duration;
+
+    use super::{schedule, windows, Fault, Kind};
 
     #[test]
     fn every_fault_is_undone_before_the_end() {

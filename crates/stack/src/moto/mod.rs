@@ -1,14 +1,25 @@
 //! moto_server (PyPI `moto[server]`), the AWS emulator the tests and benchmarks run against: S3
 //! and CloudFront for the release test, DynamoDB and Secrets Manager for the API's stores. It
-//! emulates the data planes only; figures measured on it measure moto, not AWS.
+//! emulates the data planes only; figures measured on it measure moto, not AWS. One launcher for
+//! the stack's store servers, `cargo xtask test` and the API's tests
+//! (`crates/api/tests/support/moto.rs`), which also freeze, thaw and kill it.
+//!
+//! Beside it, `moto_serial.py` (the patched server the two-region stack runs) and its tests,
+//! `moto_serial_test.py` (`python3 -m unittest -v moto_serial_test` in this folder).
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-/// A moto_server child process, killed when dropped (also on failure paths).
+use crate::process::{free_port, wait_for_port, TiedChild};
+
+/// How long moto_server may take to listen (Python imports are slow on a loaded machine).
+const START_LIMIT: Duration = Duration::from_secs(60);
+
+/// A moto_server process, killed when dropped (also on failure paths) and with the process that
+/// started it.
 pub struct MotoServer {
-    pub child: Child,
+    process: TiedChild,
     pub url: String,
 }
 
@@ -33,10 +44,7 @@ impl MotoServer {
     }
 
     fn launch(log: &Path, serial: bool) -> Result<MotoServer, String> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("cannot find a free port: {e}"))?
-            .port();
+        let port = free_port()?;
         let log_file = std::fs::File::create(log)
             .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
         let log_err = log_file
@@ -53,43 +61,33 @@ impl MotoServer {
             moto.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
             moto
         };
-        let child = command
+        command
             .stdin(Stdio::null())
             .stdout(log_file)
-            .stderr(log_err)
-            .spawn()
-            .map_err(|e| {
-                format!("cannot start moto_server ({e}); install it with `cargo xtask setup` (pip install \"moto[server]\")")
-            })?;
-        let mut server = MotoServer {
-            child,
+            .stderr(log_err);
+        let process = TiedChild::spawn(command).map_err(|e| {
+            format!("cannot start moto_server ({e}); install it with `cargo xtask setup` (pip install \"moto[server]\")")
+        })?;
+        wait_for_port(port, &process, START_LIMIT, "moto_server")
+            .map_err(|e| format!("{e}; see {}", log.display()))?;
+        Ok(MotoServer {
+            process,
             url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(server);
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                return Err(format!(
-                    "moto_server exited ({status}); see {}",
-                    log.display()
-                ));
-            }
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "moto_server did not listen on port {port} within 30 s; see {}",
-                    log.display()
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        })
     }
-}
 
-impl Drop for MotoServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// SIGSTOP: connections are accepted and nothing answers, as with a hung service.
+    pub fn freeze(&self) -> Result<(), String> {
+        self.process.signal(libc::SIGSTOP)
+    }
+
+    /// SIGCONT, after [`MotoServer::freeze`].
+    pub fn thaw(&self) -> Result<(), String> {
+        self.process.signal(libc::SIGCONT)
+    }
+
+    /// SIGKILL, and waits until it is gone (also done when dropped).
+    pub fn kill(&self) {
+        self.process.kill();
     }
 }

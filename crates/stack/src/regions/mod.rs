@@ -325,12 +325,12 @@ impl TwoRegions {
     }
 }
 
-/// `cargo xtask stack`: the stack for a program that drives it from outside (the browser specs).
-/// Prints one JSON line, `{"site", "primary", "standby", "folder"}`, then obeys one command per
-/// line on standard input, answering `ok` or `error: ...` once it is done: `kill`, `restart`,
+/// `unishop-stack regions`: the stack for a program that drives it from outside (the browser
+/// specs). Prints one JSON line, `{"site", "primary", "standby", "folder"}`, then obeys one command
+/// per line on standard input, answering `ok` or `error: ...` once it is done: `kill`, `restart`,
 /// `freeze`, `thaw` (of the primary, or of the region named after them: `kill us-west-1`),
-/// `active REGION` (the write flag). Other lines on standard output
-/// are progress to show, not answers. Stops everything at the end of its input.
+/// `active REGION` (the write flag). Other lines on standard output are progress to show, not
+/// answers. Stops everything at the end of its input.
 pub fn serve_stack(
     build: Build,
     dist: PathBuf,

@@ -68,9 +68,10 @@ pub fn compare(shopper: usize, expected: &Expected, cart: &Cart, orders: &[Order
 mod tests {
     use std::collections::BTreeMap;
 
-    use unishop_model::{CartItem, ShippingAddress};
+    use unishop_model::{Cart, CartItem, Order, ShippingAddress};
+    use uuid::Uuid;
 
-    use super::*;
+    use super::{compare, Expected};
 
     fn expected(cart: &[(u128, u32)], orders: &[u128], checkouts: usize) -> Expected {
         Expected {

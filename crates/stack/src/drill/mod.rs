@@ -1,8 +1,9 @@
-//! `cargo xtask drill`: the local two-region stack from release builds, many scripted shoppers
-//! through the failover policy, and the primary killed, restarted, frozen, resumed, and switched
-//! away from and back; then every shopper's cart and orders checked against the store. Ends with
-//! one line, `drill: actions=N failed=N lost_writes=N duplicate_orders=N max_failover_ms=N
-//! p99_action_ms=N`, writes an SVG report and a CSV of every action, and fails when a target is missed.
+//! `unishop-stack drill` (and `cargo xtask drill`): the local two-region stack from release
+//! builds, many scripted shoppers through the failover policy, and the primary killed, restarted,
+//! frozen, resumed, and switched away from and back; then every shopper's cart and orders checked
+//! against the store. Ends with one line, `drill: actions=N failed=N lost_writes=N
+//! duplicate_orders=N max_failover_ms=N p99_action_ms=N`, writes an SVG report and a CSV of every
+//! action, and fails when a target is missed.
 
 mod checks;
 mod client;

@@ -174,7 +174,7 @@ pub fn csv(records: &[Record]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{csv, svg, Kind, Record, Window};
 
     #[test]
     fn one_csv_row_per_action_with_empty_fields_for_no_answer() {
