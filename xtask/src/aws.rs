@@ -1,6 +1,11 @@
-//! The `aws` CLI as release, rollback and failover call it.
+//! The `aws` CLI as release, rollback and the operator plans (failover, failback) call it.
 
 use std::process::Command;
+use std::time::Duration;
+
+use unishop_ops::{Call, Executor};
+
+use crate::process::run_stdout;
 
 /// How to call the `aws` CLI: optional endpoint override and extra environment (tests).
 #[derive(Debug, Clone, Default)]
@@ -22,6 +27,12 @@ impl Aws {
     pub(crate) fn command(&self, region: &str, args: &[&str]) -> Command {
         let mut cmd = Command::new("aws");
         cmd.args(args).args(["--region", region]);
+        self.configure(&mut cmd);
+        cmd
+    }
+
+    /// The endpoint override and environment on an `aws` command.
+    fn configure(&self, cmd: &mut Command) {
         if let Some(url) = &self.endpoint_url {
             cmd.args(["--endpoint-url", url]);
         }
@@ -32,6 +43,23 @@ impl Aws {
         for (key, value) in &self.env {
             cmd.env(key, value);
         }
-        cmd
+    }
+}
+
+/// Runs the calls of a plan ([`unishop_ops::Plan`]) with the AWS CLI.
+pub(crate) struct AwsCli {
+    pub(crate) aws: Aws,
+}
+
+impl Executor for AwsCli {
+    fn execute(&mut self, call: &Call, args: &[String]) -> Result<String, String> {
+        let mut cmd = Command::new("aws");
+        cmd.args(call.resolved_cli_args(args));
+        self.aws.configure(&mut cmd);
+        run_stdout(&mut cmd)
+    }
+
+    fn pause(&mut self, duration: Duration) {
+        std::thread::sleep(duration);
     }
 }
