@@ -10,6 +10,8 @@ pub enum Value {
     Text(String),
     /// The output named so, produced by an earlier call of the plan (or given with the plan).
     Output(String),
+    /// Text with `{name}` replaced by the output `name` (for example a bucket name with the account).
+    Template(String),
 }
 
 impl Value {
@@ -23,13 +25,42 @@ impl Value {
         Value::Output(name.into())
     }
 
+    /// Text with `{name}` placeholders filled from outputs.
+    pub fn template(text: impl Into<String>) -> Value {
+        Value::Template(text.into())
+    }
+
     /// How a dry run shows it: the text, or `<name>` for an output not known yet.
     pub fn render(&self) -> String {
         match self {
             Value::Text(text) => text.clone(),
             Value::Output(name) => format!("<{name}>"),
+            Value::Template(text) => text.replace('{', "<").replace('}', ">"),
         }
     }
+
+    /// Names of the outputs it needs.
+    pub fn needs(&self) -> Vec<&str> {
+        match self {
+            Value::Text(_) => Vec::new(),
+            Value::Output(name) => vec![name.as_str()],
+            Value::Template(text) => template_names(text),
+        }
+    }
+}
+
+/// The `{name}` placeholders of a template, in order.
+pub(crate) fn template_names(text: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('{') {
+        let Some(length) = rest[start..].find('}') else {
+            break;
+        };
+        names.push(&rest[start + 1..start + length]);
+        rest = &rest[start + length + 1..];
+    }
+    names
 }
 
 /// What a call produces: its answer filtered by `query` (a JMESPath expression, the AWS CLI's
@@ -40,6 +71,8 @@ pub struct Output {
     pub name: String,
     /// JMESPath over the operation's JSON answer.
     pub query: String,
+    /// Printed as JSON (to be passed to a later call as a document) instead of text.
+    pub json: bool,
 }
 
 /// Whether a mismatch stops the plan or is reported and passed over.
@@ -61,6 +94,9 @@ pub enum Check {
         expected: Value,
         otherwise: Otherwise,
     },
+    /// The output must equal the value, or be empty (the call found the resource gone, see
+    /// [`Call::already_done_when`]); otherwise the step fails.
+    EqualsOrEmpty(Value),
     /// When the output equals `value`, the rest of the step is already done and is skipped (what
     /// lets a plan be re-run after an interruption).
     SkipRestOfStepIfEquals(Value),
@@ -72,9 +108,21 @@ pub enum Check {
     },
 }
 
+/// The program a call runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    /// The AWS CLI: `aws <service> <operation> <args> [--query Q --output text] --region R`.
+    Aws,
+    /// A local program: `<service> <operation> <args>` (`cargo xtask release ...`, `curl ...`);
+    /// its output is the first field of its last line of standard output.
+    Local,
+}
+
 /// One call of a service's operation in a region.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
+    /// The program it runs.
+    pub tool: Tool,
     /// Region the call goes to (the endpoint), also for global services such as CloudFront.
     pub region: String,
     /// Service, as the AWS CLI names it (`rds`, `dynamodb`, `cloudfront-keyvaluestore`, ...).
@@ -87,19 +135,64 @@ pub struct Call {
     pub produces: Option<Output>,
     /// What is checked on the output.
     pub check: Check,
+    /// An error whose message contains this text counts as done (for example
+    /// `BucketAlreadyOwnedByYou` when a create is re-run).
+    pub already_done_when: Option<String>,
+    /// Whether an error stops the plan ([`Otherwise::Fail`]) or is reported and the output is
+    /// `unavailable` ([`Otherwise::Warn`], for reports such as `status` that go on without a region).
+    pub on_error: Otherwise,
 }
 
 impl Call {
     /// A call with literal arguments, no output and no check.
     pub fn new(region: &str, service: &str, operation: &str, args: &[&str]) -> Call {
         Call {
+            tool: Tool::Aws,
             region: region.to_string(),
             service: service.to_string(),
             operation: operation.to_string(),
             args: args.iter().map(|arg| Value::text(*arg)).collect(),
             produces: None,
             check: Check::None,
+            already_done_when: None,
+            on_error: Otherwise::Fail,
         }
+    }
+
+    /// An error is reported and the plan goes on, with the output `unavailable`.
+    pub fn warn_on_error(mut self) -> Call {
+        self.on_error = Otherwise::Warn;
+        self
+    }
+
+    /// The call produces `query` of its answer as JSON, as output `name`.
+    pub fn produces_json(mut self, name: &str, query: &str) -> Call {
+        self.produces = Some(Output {
+            name: name.to_string(),
+            query: query.to_string(),
+            json: true,
+        });
+        self
+    }
+
+    /// A local program's call (`program args...`), run where xtask runs.
+    pub fn local(program: &str, args: &[&str]) -> Call {
+        Call {
+            tool: Tool::Local,
+            ..Call::new("", program, "", args)
+        }
+    }
+
+    /// Adds an argument without a flag (a path, a URL).
+    pub fn arg_value(mut self, value: Value) -> Call {
+        self.args.push(value);
+        self
+    }
+
+    /// A call whose error containing `text` means it was done already.
+    pub fn already_done_when(mut self, text: &str) -> Call {
+        self.already_done_when = Some(text.to_string());
+        self
     }
 
     /// Adds `flag` and a value (literal or an earlier output).
@@ -120,6 +213,7 @@ impl Call {
         self.produces = Some(Output {
             name: name.to_string(),
             query: query.to_string(),
+            json: false,
         });
         self
     }
@@ -135,22 +229,26 @@ impl Call {
         let checked = match &self.check {
             Check::None => None,
             Check::Equals { expected, .. }
+            | Check::EqualsOrEmpty(expected)
             | Check::SkipRestOfStepIfEquals(expected)
             | Check::WaitUntilEquals { expected, .. } => Some(expected),
         };
         self.args
             .iter()
             .chain(checked)
-            .filter_map(|value| match value {
-                Value::Output(name) => Some(name.as_str()),
-                Value::Text(_) => None,
-            })
+            .flat_map(Value::needs)
             .collect()
     }
 
-    /// The AWS CLI's arguments (after `aws`) with `resolve` giving each output's value:
-    /// `service operation args... [--query Q --output text] --region R`.
+    /// The command line after the program (`aws` for AWS calls) with `resolve` giving each
+    /// argument's value: `service operation args... [--query Q --output text] --region R`, or
+    /// `operation args...` for a local program.
     pub fn cli_args(&self, mut resolve: impl FnMut(&Value) -> String) -> Vec<String> {
+        if self.tool == Tool::Local {
+            let mut args = vec![self.service.clone()];
+            args.extend(self.args.iter().map(&mut resolve));
+            return args;
+        }
         let mut args = vec![self.service.clone(), self.operation.clone()];
         args.extend(self.args.iter().map(&mut resolve));
         if let Some(output) = &self.produces {
@@ -158,7 +256,7 @@ impl Call {
                 "--query".to_string(),
                 output.query.clone(),
                 "--output".to_string(),
-                "text".to_string(),
+                if output.json { "json" } else { "text" }.to_string(),
             ]);
         }
         args.extend(["--region".to_string(), self.region.clone()]);
@@ -167,7 +265,7 @@ impl Call {
 
     /// The call as a dry run prints it: `aws ...` with outputs not known yet as `<name>`.
     pub fn render(&self) -> String {
-        render_line(self.cli_args(Value::render))
+        render_line(self.tool, self.cli_args(Value::render))
     }
 
     /// The AWS CLI's arguments with `args` (resolved, in order) in place of the outputs.
@@ -181,14 +279,17 @@ impl Call {
 
     /// The call as a run prints it, with `args` (resolved, in order) in place of the placeholders.
     pub fn render_with(&self, args: &[String]) -> String {
-        render_line(self.resolved_cli_args(args))
+        render_line(self.tool, self.resolved_cli_args(args))
     }
 }
 
-/// `aws` and the arguments, quoted for a shell.
-fn render_line(args: Vec<String>) -> String {
+/// The command line, quoted for a shell: `aws` and the arguments, or the local program's.
+fn render_line(tool: Tool, args: Vec<String>) -> String {
     let quoted: Vec<String> = args.iter().map(|arg| shell_quote(arg)).collect();
-    format!("aws {}", quoted.join(" "))
+    match tool {
+        Tool::Aws => format!("aws {}", quoted.join(" ")),
+        Tool::Local => quoted.join(" "),
+    }
 }
 
 /// Quotes `arg` for a POSIX shell when it needs it.
@@ -295,6 +396,12 @@ impl Plan {
                 if let Some(output) = &call.produces {
                     lines.push(format!("      -> {}", output.name));
                 }
+                if let Some(text) = &call.already_done_when {
+                    lines.push(format!("      an error saying {text} means already done"));
+                }
+                if call.on_error == Otherwise::Warn {
+                    lines.push("      an error is reported and the plan goes on".to_string());
+                }
                 match &call.check {
                     Check::None => {}
                     Check::Equals {
@@ -307,6 +414,10 @@ impl Plan {
                             Otherwise::Warn => "warn",
                         },
                         expected.render()
+                    )),
+                    Check::EqualsOrEmpty(value) => lines.push(format!(
+                        "      stop unless it is {} (or the resource is gone)",
+                        value.render()
                     )),
                     Check::SkipRestOfStepIfEquals(value) => lines.push(format!(
                         "      if it is {}: already done, skip the rest of this step",

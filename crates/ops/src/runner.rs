@@ -16,6 +16,9 @@ pub trait Executor {
     fn pause(&mut self, duration: Duration);
 }
 
+/// The output of a call whose error was only reported ([`Call::warn_on_error`]).
+pub const UNAVAILABLE: &str = "unavailable";
+
 /// The outputs produced so far, by name.
 pub type Outputs = BTreeMap<String, String>;
 
@@ -84,12 +87,22 @@ enum Flow {
 }
 
 fn resolve(value: &Value, outputs: &Outputs) -> Result<String, String> {
-    match value {
-        Value::Text(text) => Ok(text.clone()),
-        Value::Output(name) => outputs
+    let known = |name: &str| {
+        outputs
             .get(name)
             .cloned()
-            .ok_or_else(|| format!("output {name} is not known yet (plan out of order)")),
+            .ok_or_else(|| format!("output {name} is not known yet (plan out of order)"))
+    };
+    match value {
+        Value::Text(text) => Ok(text.clone()),
+        Value::Output(name) => known(name),
+        Value::Template(text) => {
+            let mut filled = text.clone();
+            for name in value.needs() {
+                filled = filled.replace(&format!("{{{name}}}"), &known(name)?);
+            }
+            Ok(filled)
+        }
     }
 }
 
@@ -125,6 +138,15 @@ fn run_call(
                 }
             }
         }
+        Check::EqualsOrEmpty(expected) => {
+            let expected = resolve(expected, outputs)?;
+            if !output.is_empty() && output != expected {
+                return Err(format!(
+                    "{} {} answered {output:?}, expected {expected:?}",
+                    call.service, call.operation
+                ));
+            }
+        }
         Check::SkipRestOfStepIfEquals(value) => {
             if output == resolve(value, outputs)? {
                 flow = Flow::SkipRestOfStep;
@@ -155,6 +177,9 @@ fn run_call(
         }
     }
     if let Some(produced) = &call.produces {
+        if !produced.json {
+            report(&format!("      {} = {output}", produced.name));
+        }
         outputs.insert(produced.name.clone(), output);
     }
     Ok(flow)
@@ -167,8 +192,20 @@ fn execute(
     report: &mut dyn FnMut(&str),
 ) -> Result<String, String> {
     report(&format!("    $ {}", call.render_with(args)));
-    let output = executor.execute(call, args)?;
-    Ok(output.trim().to_string())
+    match executor.execute(call, args) {
+        Ok(output) => Ok(output.trim().to_string()),
+        Err(error) => match &call.already_done_when {
+            Some(text) if error.contains(text.as_str()) => {
+                report(&format!("    -> {text}: already done"));
+                Ok(String::new())
+            }
+            _ if call.on_error == Otherwise::Warn => {
+                report(&format!("    warning: {}", error.trim()));
+                Ok(UNAVAILABLE.to_string())
+            }
+            _ => Err(error),
+        },
+    }
 }
 
 #[cfg(test)]
