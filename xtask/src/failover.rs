@@ -9,7 +9,7 @@ use std::time::Duration;
 use unishop_ops::failover::{self as plans, Inputs};
 use unishop_ops::Plan;
 
-use crate::aws::{Aws, AwsCli};
+use crate::aws::run_plan;
 
 /// How the Aurora writer moves.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,20 +133,9 @@ fn plan(args: &FailoverArgs, target: &str) -> Result<Plan, String> {
     .map_err(|e| e.to_string())
 }
 
-/// Prints the plan (dry run) or runs it with the AWS CLI, printing each call and result.
-pub(crate) fn execute(plan: &Plan, dry_run: bool) -> Result<(), String> {
-    if dry_run {
-        for line in plan.dry_run() {
-            println!("{line}");
-        }
-        return Ok(());
-    }
-    let mut executor = AwsCli {
-        aws: Aws::default(),
-    };
-    unishop_ops::run(plan, &mut executor, &mut |line| println!("{line}"))
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+/// Prints the plan (dry run) or runs it with the AWS CLI.
+fn execute(plan: &Plan, dry_run: bool) -> Result<(), String> {
+    run_plan(plan, dry_run).map(|_| ())
 }
 
 /// Writes on the local two-region stack's `/api` go to `region` from now on.

@@ -12,5 +12,5 @@ pub mod shop;
 pub mod status;
 pub mod teardown;
 
-pub use plan::{Call, Check, Otherwise, Output, Plan, Step, Value};
-pub use runner::{run, Executor, Outputs, RunError};
+pub use plan::{Call, Check, Otherwise, Output, Plan, Step, Tool, Value};
+pub use runner::{run, Executor, Outputs, RunError, UNAVAILABLE};

@@ -118,7 +118,15 @@ fn run_call(
         .map(|value| resolve(value, outputs))
         .collect::<Result<Vec<String>, String>>()?;
     let started = Instant::now();
-    let mut output = execute(call, &args, executor, report)?;
+    let waits = matches!(call.check, Check::WaitUntilEquals { .. });
+    // A wait takes an error (a site not answering yet) as one more "not yet".
+    let attempt = |executor: &mut dyn Executor, report: &mut dyn FnMut(&str)| match execute(
+        call, &args, executor, report,
+    ) {
+        Err(error) if waits => Ok(format!("error: {}", error.trim())),
+        other => other,
+    };
+    let mut output = attempt(executor, report)?;
     let mut flow = Flow::Next;
     match &call.check {
         Check::None => {}
@@ -172,7 +180,7 @@ fn run_call(
                     started.elapsed().as_secs_f64()
                 ));
                 executor.pause(*every);
-                output = execute(call, &args, executor, report)?;
+                output = attempt(executor, report)?;
             }
         }
     }
@@ -314,6 +322,20 @@ mod tests {
         .expect("runs");
         assert_eq!(executor.asked, ["status ", "writer ", "last "]);
         assert!(lines.iter().any(|l| l.contains("warning")), "{lines:?}");
+    }
+
+    #[test]
+    fn a_wait_takes_an_error_as_not_yet() {
+        let plan = plan(vec![Call::new("r", "s", "poll", &[]).check(
+            Check::WaitUntilEquals {
+                expected: Value::text("200"),
+                every: Duration::from_secs(15),
+                timeout: Duration::from_secs(3600),
+            },
+        )]);
+        let mut executor = scripted(&[Err("connection refused"), Ok("503"), Ok("200"), Ok("")]);
+        run(&plan, &mut executor, &mut |_| {}).expect("runs");
+        assert_eq!(executor.pauses, 2);
     }
 
     #[test]
