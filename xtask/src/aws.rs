@@ -198,3 +198,25 @@ pub(crate) fn expect_in_order(name: &str, plan: &Plan, needles: &[&str]) -> Resu
     println!("  ok  {name}: {} calls in order", plan.calls().count());
     Ok(())
 }
+
+impl Aws {
+    /// Every call to moto_server at `url`, with test credentials and nothing from the user's AWS
+    /// configuration.
+    pub(crate) fn for_moto(url: &str) -> Aws {
+        Aws {
+            endpoint_url: Some(url.to_string()),
+            env: vec![
+                ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+                ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+                ("AWS_CONFIG_FILE".into(), "/dev/null".into()),
+                ("AWS_SHARED_CREDENTIALS_FILE".into(), "/dev/null".into()),
+                ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ],
+            env_remove: vec![
+                "AWS_PROFILE".into(),
+                "AWS_SESSION_TOKEN".into(),
+                "AWS_DEFAULT_PROFILE".into(),
+            ],
+        }
+    }
+}

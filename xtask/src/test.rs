@@ -182,7 +182,8 @@ pub fn test() -> Result<(), String> {
                 crate::failover::test_failover_dry_run()?;
                 crate::deploy::test_dry_run()?;
                 crate::status::test_dry_run()?;
-                crate::teardown::test_dry_run()
+                crate::teardown::test_dry_run()?;
+                crate::teardown::test_against_moto(&std::env::temp_dir())
             },
         )?;
         step(

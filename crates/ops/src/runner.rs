@@ -19,6 +19,9 @@ pub trait Executor {
 /// The output of a call whose error was only reported ([`Call::warn_on_error`]).
 pub const UNAVAILABLE: &str = "unavailable";
 
+/// Arguments longer than this are shortened in the printed call.
+const SHOWN_ARG_CHARS: usize = 160;
+
 /// The outputs produced so far, by name.
 pub type Outputs = BTreeMap<String, String>;
 
@@ -112,6 +115,23 @@ fn run_call(
     outputs: &mut Outputs,
     report: &mut dyn FnMut(&str),
 ) -> Result<Flow, String> {
+    let unavailable: Vec<&str> = call
+        .needs()
+        .into_iter()
+        .filter(|name| outputs.get(*name).is_some_and(|value| value == UNAVAILABLE))
+        .collect();
+    if !unavailable.is_empty() {
+        report(&format!(
+            "    skipped: {} {} needs {}, which is unavailable",
+            call.service,
+            call.operation,
+            unavailable.join(", ")
+        ));
+        if let Some(produced) = &call.produces {
+            outputs.insert(produced.name.clone(), UNAVAILABLE.to_string());
+        }
+        return Ok(Flow::Next);
+    }
     let args = call
         .args
         .iter()
@@ -199,7 +219,15 @@ fn execute(
     executor: &mut dyn Executor,
     report: &mut dyn FnMut(&str),
 ) -> Result<String, String> {
-    report(&format!("    $ {}", call.render_with(args)));
+    // A document passed along (a bucket's listing) is shown by its first characters.
+    let shown: Vec<String> = args
+        .iter()
+        .map(|arg| match arg.char_indices().nth(SHOWN_ARG_CHARS) {
+            Some((cut, _)) => format!("{}...", &arg[..cut]),
+            None => arg.clone(),
+        })
+        .collect();
+    report(&format!("    $ {}", call.render_with(&shown)));
     match executor.execute(call, args) {
         Ok(output) => Ok(output.trim().to_string()),
         Err(error) => match &call.already_done_when {
@@ -336,6 +364,27 @@ mod tests {
         let mut executor = scripted(&[Err("connection refused"), Ok("503"), Ok("200"), Ok("")]);
         run(&plan, &mut executor, &mut |_| {}).expect("runs");
         assert_eq!(executor.pauses, 2);
+    }
+
+    #[test]
+    fn a_call_needing_an_unavailable_output_is_skipped() {
+        let plan = plan(vec![
+            Call::new("r", "s", "find", &[])
+                .produces("arn", "Arn")
+                .warn_on_error(),
+            Call::new("r", "s", "use", &[]).arg("--arn", Value::output("arn")),
+        ]);
+        let mut executor = scripted(&[Err("region down"), Ok("")]);
+        let mut lines = Vec::new();
+        run(&plan, &mut executor, &mut |line| {
+            lines.push(line.to_string())
+        })
+        .expect("runs");
+        assert_eq!(executor.asked, ["find ", "last "]);
+        assert!(
+            lines.iter().any(|l| l.contains("skipped: s use needs arn")),
+            "{lines:?}"
+        );
     }
 
     #[test]

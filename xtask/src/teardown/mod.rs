@@ -2,12 +2,16 @@
 //! confirmation (`--yes` for scripts), a plan built by [`unishop_ops::teardown`]; deletion
 //! protection is lifted only with `--lift-deletion-protection`.
 
+mod moto_test;
+
 use std::io::BufRead;
 
 use unishop_ops::teardown::{self as plans, Inputs};
 use unishop_ops::Plan;
 
 use crate::aws::{expect_in_order, run_plan, ShopArgs};
+
+pub use moto_test::test_against_moto;
 
 /// `cargo xtask teardown` flags.
 #[derive(clap::Args, Debug, Clone)]
@@ -121,6 +125,13 @@ mod tests {
     #[test]
     fn dry_run_is_checked() {
         test_dry_run().expect("teardown dry run");
+    }
+
+    /// Needs moto_server (`cargo xtask setup`); `cargo xtask test` runs it.
+    #[test]
+    #[ignore]
+    fn buckets_against_moto() {
+        test_against_moto(&std::env::temp_dir()).expect("against moto");
     }
 
     #[test]
