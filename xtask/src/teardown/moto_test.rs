@@ -62,7 +62,7 @@ fn test_with(moto: &Aws, scratch: &Path) -> Result<(), String> {
 
     // deploy: the artifact buckets, twice.
     let deploy = unishop_ops::deploy::plan(&unishop_ops::deploy::Inputs::default());
-    let mut create = step_of(&deploy, "create-bucket", &[account.clone()])?;
+    let mut create = step_of(&deploy, "create-bucket", std::slice::from_ref(&account))?;
     create.steps[0]
         .calls
         .retain(|call| call.operation == "create-bucket");
