@@ -121,12 +121,15 @@ fn run_call(
         .filter(|name| outputs.get(*name).is_some_and(|value| value == UNAVAILABLE))
         .collect();
     if !unavailable.is_empty() {
-        report(&format!(
-            "    skipped: {} {} needs {}, which is unavailable",
-            call.service,
-            call.operation,
-            unavailable.join(", ")
-        ));
+        report(
+            &format!(
+                "    skipped: {} {} needs {}, which is unavailable",
+                call.service,
+                call.operation,
+                unavailable.join(", ")
+            )
+            .replace("  ", " "),
+        );
         if let Some(produced) = &call.produces {
             outputs.insert(produced.name.clone(), UNAVAILABLE.to_string());
         }

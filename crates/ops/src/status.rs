@@ -48,22 +48,29 @@ fn metric_maximum(
     region: &str,
     namespace: &str,
     metric: &str,
-    dimensions: Value,
+    dimensions: Vec<Value>,
     name: &str,
 ) -> Call {
-    Call::new(
+    let mut call = Call::new(
         region,
         "cloudwatch",
         "get-metric-statistics",
-        &["--namespace", namespace, "--metric-name", metric],
-    )
-    .arg("--dimensions", dimensions)
-    .arg("--start-time", Value::text(&inputs.window_start))
-    .arg("--end-time", Value::text(&inputs.window_end))
-    .arg("--period", Value::text("60"))
-    .arg("--statistics", Value::text("Maximum"))
-    .produces(name, "max(Datapoints[].Maximum)")
-    .warn_on_error()
+        &[
+            "--namespace",
+            namespace,
+            "--metric-name",
+            metric,
+            "--dimensions",
+        ],
+    );
+    // One argument per dimension: the CLI's shorthand list.
+    call.args.extend(dimensions);
+    call.arg("--start-time", Value::text(&inputs.window_start))
+        .arg("--end-time", Value::text(&inputs.window_end))
+        .arg("--period", Value::text("60"))
+        .arg("--statistics", Value::text("Maximum"))
+        .produces(name, "max(Datapoints[].Maximum)")
+        .warn_on_error()
 }
 
 /// The status plan.
@@ -120,10 +127,10 @@ pub fn plan(inputs: &Inputs) -> Plan {
             region,
             "AWS/RDS",
             "AuroraGlobalDBReplicationLag",
-            Value::template(format!(
+            vec![Value::template(format!(
                 "Name=DBClusterIdentifier,Value={{{}}}",
                 Shop::regional_output(region, "DatabaseClusterIdentifier")
-            )),
+            ))],
             &format!("aurora_lag_ms_max_{region}"),
         ));
     }
@@ -143,7 +150,7 @@ pub fn plan(inputs: &Inputs) -> Plan {
                     .arg("--table-name", Value::output(&table))
                     .produces(
                         &format!("{key}_replicas_seen_from_{region}"),
-                        "join(', ', Table.Replicas[].join(' ', [RegionName, ReplicaStatus]))",
+                        "Table.Replicas[].[RegionName, ReplicaStatus]",
                     )
                     .warn_on_error(),
             );
@@ -157,9 +164,10 @@ pub fn plan(inputs: &Inputs) -> Plan {
                 from,
                 "AWS/DynamoDB",
                 "ReplicationLatency",
-                Value::template(format!(
-                    "Name=TableName,Value={{{table}}} Name=ReceivingRegion,Value={to}"
-                )),
+                vec![
+                    Value::template(format!("Name=TableName,Value={{{table}}}")),
+                    Value::text(format!("Name=ReceivingRegion,Value={to}")),
+                ],
                 &format!("{key}_replication_ms_max_{from}_to_{to}"),
             ));
         }
@@ -276,9 +284,9 @@ mod tests {
                 .iter()
                 .any(|c| c.contains(&format!("'<{region}:ApiEndpoint>/health'"))));
         }
-        assert!(calls
-            .iter()
-            .any(|c| c.contains("ReceivingRegion,Value=us-west-1") && c.ends_with("us-east-1")));
+        assert!(calls.iter().any(|c| c.contains(
+            "'Name=TableName,Value=<global:CartsTableName>' Name=ReceivingRegion,Value=us-west-1"
+        ) && c.ends_with("us-east-1")));
         assert!(calls
             .iter()
             .any(|c| c.contains("ReceivingRegion,Value=us-east-1") && c.ends_with("us-west-1")));
