@@ -2,7 +2,8 @@
 //! to stack in code (infra/README.md, "Deploy").
 //!
 //! Order: the global data stack; the API's zip, built once and uploaded to an artifact bucket in
-//! each region under a key named by its MD5 (the same build, the same key: no stack change); the
+//! each region under a key named by the MD5 of its contents (the same build, the same key: no
+//! stack change); the
 //! primary regional stack (its cluster creates the global database's writer), then the standby's
 //! (its cluster joins as a secondary); the schema, migrated by the migrate function (the same
 //! zip, inside the primary's VPC); the edge stack, fed the regional stacks' outputs; the second
@@ -57,9 +58,16 @@ impl Default for Inputs {
 pub mod outputs {
     /// Path of the API's Lambda zip.
     pub const API_ZIP: &str = "api_zip";
-    /// MD5 of the zip, naming its key in the artifact buckets.
+    /// MD5 of the zip's contents, naming its key in the artifact buckets.
     pub const API_MD5: &str = "api_md5";
 }
+
+/// Prints the MD5 of a zip's contents (each entry's name and bytes, in name order), not of the zip
+/// file, whose entries carry timestamps that change with every packaging (the CA bundle is copied
+/// anew each time) though nothing else did. Python is there wherever the AWS CLI is (PyPI).
+const ZIP_CONTENT_MD5: &str = "import hashlib, sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); h = hashlib.md5(); \
+[h.update(i.filename.encode() + b'\\0' + z.read(i)) for i in sorted(z.infolist(), key=lambda i: i.filename)]; \
+print(h.hexdigest())";
 
 /// The global stack's outputs the regional stacks take, with the parameter of the same name.
 const GLOBAL_OUTPUTS: [&str; 6] = [
@@ -166,7 +174,7 @@ pub fn plan(inputs: &Inputs) -> Plan {
 
     let mut package = vec![
         Call::local("cargo", &["xtask", "package-lambda"]).produces(outputs::API_ZIP, ""),
-        Call::local("md5sum", &[])
+        Call::local("python3", &["-c", ZIP_CONTENT_MD5])
             .arg_value(Value::output(outputs::API_ZIP))
             .produces(outputs::API_MD5, ""),
     ];

@@ -55,7 +55,7 @@ pub fn test_dry_run() -> Result<(), String> {
             "aws sts get-caller-identity",
             "aws cloudformation deploy --stack-name unishop-global --template-file infra/templates/global.yaml --no-fail-on-empty-changeset --region us-east-1",
             "cargo xtask package-lambda",
-            "md5sum '<api_zip>'",
+            "python3 -c 'import hashlib, sys, zipfile;",
             "aws s3 cp '<api_zip>' 's3://unishop-artifacts-<account>-us-east-1/api/unishop-api-<api_md5>.zip'",
             "IsPrimary=yes",
             "'DatabaseSecretArn=<global:DatabaseSecretArn>'",
