@@ -7,7 +7,8 @@
 //! primary regional stack (its cluster creates the global database's writer), then the standby's
 //! (its cluster joins as a secondary); the schema, migrated by the migrate function (the same
 //! zip, inside the primary's VPC); the edge stack, fed the regional stacks' outputs; the second
-//! pass of both regional stacks with the distribution's id (their buckets' policies); the first
+//! pass of both regional stacks with the distribution's id (their buckets' policies) and what each
+//! region's canary watches (the other region's API, the site through CloudFront); the first
 //! release; a health check of both APIs through CloudFront.
 //!
 //! Every step can be re-run: `cloudformation deploy --no-fail-on-empty-changeset` changes nothing
@@ -274,7 +275,7 @@ pub fn plan(inputs: &Inputs) -> Plan {
         Shop::regional_output(standby, "ApiDomainName")
     )));
     edge_inputs.push(edge);
-    for key in ["DistributionId", "DistributionDomainName"] {
+    for key in ["DistributionId", "DistributionDomainName", "SiteUrl"] {
         edge_inputs.push(shop.read_edge(key));
     }
     steps.push(Step::new(
@@ -283,25 +284,38 @@ pub fn plan(inputs: &Inputs) -> Plan {
         format!("{RESUME}; CloudFront takes about 15 minutes per change"),
     ));
 
-    let distribution = Value::template(format!(
-        "DistributionId={{{}}}",
-        Shop::edge_output("DistributionId")
-    ));
-    let second_pass = shop
+    let mut second_pass: Vec<Call> = shop
         .regions()
         .iter()
-        .map(|region| {
-            deploy_stack(
-                region,
-                &shop.regional_stack,
-                &format!("{}/regional.yaml", inputs.templates),
-                true,
-            )
-            .arg("--parameter-overrides", distribution.clone())
-        })
+        .map(|region| shop.read_regional(region, "ApiEndpoint"))
         .collect();
+    for (region, other) in [(primary, standby), (standby, primary)] {
+        let mut call = deploy_stack(
+            region,
+            &shop.regional_stack,
+            &format!("{}/regional.yaml", inputs.templates),
+            true,
+        )
+        .arg(
+            "--parameter-overrides",
+            Value::template(format!(
+                "DistributionId={{{}}}",
+                Shop::edge_output("DistributionId")
+            )),
+        );
+        call.args.push(Value::template(format!(
+            "WatchedApiEndpoint={{{}}}",
+            Shop::regional_output(other, "ApiEndpoint")
+        )));
+        call.args.push(Value::template(format!(
+            "WatchedSiteUrl={{{}}}",
+            Shop::edge_output("SiteUrl")
+        )));
+        second_pass.push(call);
+    }
     steps.push(Step::new(
-        "second pass of both regional stacks: each site bucket lets the distribution read it",
+        "second pass of both regional stacks: each site bucket lets the distribution read it, and \
+         each region's canary watches the other region's API and the site through CloudFront",
         second_pass,
         RESUME,
     ));
@@ -391,6 +405,12 @@ mod tests {
         let migrate = position(&plan, "aws lambda invoke");
         let edge = position(&plan, "--stack-name unishop-edge --template-file");
         let second = position(&plan, "--parameter-overrides 'DistributionId=");
+        let watch = &plan.rendered_calls()[second];
+        assert!(
+            watch.contains("'WatchedApiEndpoint=<us-west-1:ApiEndpoint>'"),
+            "{watch}"
+        );
+        assert!(watch.contains("'WatchedSiteUrl=<edge:SiteUrl>'") && watch.ends_with("us-east-1"));
         let release = position(&plan, "cargo xtask release");
         let health = position(&plan, "/api/health");
         assert!(global < primary && primary < standby && standby < migrate);

@@ -72,6 +72,32 @@ fn must_be_false(call: Call, name: &str, query: &str) -> Call {
         .already_done_when("NotFound")
 }
 
+/// Empties the retained, versioned bucket named by the regional output `key` in `region` (every
+/// version and delete marker, 1000 a run) and deletes it.
+fn empty_and_delete(region: &str, key: &str, kind: &str) -> [Call; 3] {
+    let bucket = Value::output(Shop::regional_output(region, key));
+    let versions = format!("{region}_{kind}_versions");
+    [
+        Call::new(region, "s3api", "list-object-versions", &["--max-items", "1000"])
+            .arg("--bucket", bucket.clone())
+            .produces_json(
+                &versions,
+                "{Objects: [Versions, DeleteMarkers][][].{Key: Key, VersionId: VersionId}, Quiet: `true`}",
+            )
+            .warn_on_error(),
+        Call::new(region, "s3api", "delete-objects", &[])
+            .arg("--bucket", bucket.clone())
+            .arg("--delete", Value::output(&versions))
+            // An empty bucket's list is an empty document, which S3 refuses.
+            .already_done_when("MalformedXML")
+            .warn_on_error(),
+        Call::new(region, "s3api", "delete-bucket", &[])
+            .arg("--bucket", bucket)
+            .already_done_when("NoSuchBucket")
+            .warn_on_error(),
+    ]
+}
+
 /// The teardown plan.
 pub fn plan(inputs: &Inputs) -> Plan {
     let shop = &inputs.shop;
@@ -84,6 +110,7 @@ pub fn plan(inputs: &Inputs) -> Plan {
     for region in shop.regions() {
         for key in [
             "SiteBucketName",
+            "CanaryBucketName",
             "DatabaseClusterIdentifier",
             "DatabaseClusterArn",
         ] {
@@ -161,31 +188,9 @@ pub fn plan(inputs: &Inputs) -> Plan {
 
     let mut buckets = Vec::new();
     for region in shop.regions() {
-        let bucket = Value::output(Shop::regional_output(region, "SiteBucketName"));
-        let versions = format!("{region}_site_versions");
-        buckets.push(
-            Call::new(region, "s3api", "list-object-versions", &["--max-items", "1000"])
-                .arg("--bucket", bucket.clone())
-                .produces_json(
-                    &versions,
-                    "{Objects: [Versions, DeleteMarkers][][].{Key: Key, VersionId: VersionId}, Quiet: `true`}",
-                )
-                .warn_on_error(),
-        );
-        buckets.push(
-            Call::new(region, "s3api", "delete-objects", &[])
-                .arg("--bucket", bucket.clone())
-                .arg("--delete", Value::output(&versions))
-                // An empty bucket's list is an empty document, which S3 refuses.
-                .already_done_when("MalformedXML")
-                .warn_on_error(),
-        );
-        buckets.push(
-            Call::new(region, "s3api", "delete-bucket", &[])
-                .arg("--bucket", bucket)
-                .already_done_when("NoSuchBucket")
-                .warn_on_error(),
-        );
+        for (key, kind) in [("SiteBucketName", "site"), ("CanaryBucketName", "canary")] {
+            buckets.extend(empty_and_delete(region, key, kind));
+        }
         buckets.push(
             Call::new(region, "s3", "rb", &["--force"])
                 .arg_value(Value::template(format!(
@@ -196,7 +201,7 @@ pub fn plan(inputs: &Inputs) -> Plan {
         );
     }
     steps.push(Step::new(
-        "the retained site buckets (every version and delete marker) and the artifact buckets",
+        "the retained site and canary buckets (every version and delete marker) and the artifact buckets",
         buckets,
         "a bucket with more than 1000 versions needs more rounds: re-run `cargo xtask teardown`",
     ));

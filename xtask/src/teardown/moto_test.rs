@@ -1,6 +1,6 @@
 //! The S3 parts of the deploy and teardown plans run for real, through the AWS CLI, against
 //! moto_server (a fake S3 on loopback), called by `cargo xtask test`: the artifact buckets created
-//! twice (the second time counts as done), then teardown's bucket step on versioned site buckets
+//! twice (the second time counts as done), then teardown's bucket step on versioned site and canary buckets
 //! holding versions and delete markers (the listing passed as a JSON document to the deletion),
 //! and that step again on buckets that are gone (nothing fails).
 
@@ -76,8 +76,20 @@ fn test_with(moto: &Aws, scratch: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
     let file = file.display().to_string();
     let mut given = vec![account];
-    for region in shop.regions() {
-        let bucket = format!("unishop-site-test-{region}");
+    for (region, key, bucket) in shop.regions().iter().flat_map(|region| {
+        [
+            (
+                *region,
+                "SiteBucketName",
+                format!("unishop-site-test-{region}"),
+            ),
+            (
+                *region,
+                "CanaryBucketName",
+                format!("unishop-canary-test-{region}"),
+            ),
+        ]
+    }) {
         let mut create = vec!["s3api", "create-bucket", "--bucket", bucket.as_str()];
         let location = format!("LocationConstraint={region}");
         if region != "us-east-1" {
@@ -139,7 +151,7 @@ fn test_with(moto: &Aws, scratch: &Path) -> Result<(), String> {
                 &file,
             ],
         )?;
-        given.push((Shop::regional_output(region, "SiteBucketName"), bucket));
+        given.push((Shop::regional_output(region, key), bucket));
     }
 
     let teardown = unishop_ops::teardown::plan(&unishop_ops::teardown::Inputs::default());
@@ -160,7 +172,7 @@ fn test_with(moto: &Aws, scratch: &Path) -> Result<(), String> {
     if !left.trim().is_empty() && left.trim() != "None" {
         return Err(format!("teardown left buckets behind: {left}"));
     }
-    println!("  ok  teardown: versioned site buckets (versions and delete markers) and artifact buckets deleted");
+    println!("  ok  teardown: versioned site and canary buckets (versions and delete markers) and artifact buckets deleted");
     run(&buckets, moto)?;
     println!("  ok  teardown: the bucket step again, on buckets that are gone, fails nothing");
     Ok(())
