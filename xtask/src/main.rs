@@ -4,6 +4,7 @@ mod api_checks;
 mod aws;
 mod bench;
 mod build;
+mod deploy;
 mod dev;
 mod failover;
 mod infra;
@@ -11,6 +12,8 @@ mod lambda;
 mod process;
 mod release;
 mod setup;
+mod status;
+mod teardown;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -62,6 +65,13 @@ enum Task {
     Failover(failover::FailoverArgs),
     /// Move writes and the databases back to the primary region.
     Failback(failover::FailoverArgs),
+    /// Stand the shop up (or update it) in both regions: stacks, Lambda zip, schema, edge,
+    /// release, then the URL and a health check through CloudFront (see infra/README.md).
+    Deploy(deploy::DeployArgs),
+    /// Both regions at a glance: who takes writes, Aurora, DynamoDB replication, /health, alarms.
+    Status(status::StatusArgs),
+    /// Remove everything deploy made, after a typed confirmation (see infra/README.md).
+    Teardown(teardown::TeardownArgs),
     /// Kill, freeze and switch the primary under many scripted shoppers on the local two-region
     /// stack; check every cart and order; one line of figures and an SVG report (`unishop-stack
     /// drill`).
@@ -115,6 +125,9 @@ fn main() -> std::process::ExitCode {
         Task::Rollback(args) => release::rollback(&args),
         Task::Failover(args) => failover::failover(&args),
         Task::Failback(args) => failover::failback(&args),
+        Task::Deploy(args) => deploy::deploy(&args),
+        Task::Status(args) => status::status(&args),
+        Task::Teardown(args) => teardown::teardown(&args),
         Task::PackageLambda(args) => lambda::package_lambda(&args),
         Task::Bench { what, store } => match what {
             BenchTarget::Storefront => setup::setup(setup::Scope::Test)

@@ -176,10 +176,14 @@ pub fn test() -> Result<(), String> {
             &mut |_| crate::infra::check_infra(&root),
         )?;
         step(
-            "release to two S3 buckets (moto) and failover dry run",
+            "release to two S3 buckets (moto); failover, failback, deploy, status and teardown dry runs",
             &mut |_| {
                 crate::release::test_release_against_moto(&root)?;
-                crate::failover::test_failover_dry_run()
+                crate::failover::test_failover_dry_run()?;
+                crate::deploy::test_dry_run()?;
+                crate::status::test_dry_run()?;
+                crate::teardown::test_dry_run()?;
+                crate::teardown::test_against_moto(&std::env::temp_dir())
             },
         )?;
         step(

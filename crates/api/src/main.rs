@@ -1,11 +1,15 @@
 //! One binary for both places the API runs: under Lambda (when the Lambda service has set
 //! `AWS_LAMBDA_RUNTIME_API`) it serves the Runtime API with `lambda_http`; anywhere else it binds
 //! `UNISHOP_BIND`. One artifact, one set of settings and one `--help` for both, and the same router.
+//! A Lambda function whose `Handler` is `migrate` runs `unishop-api migrate` on each invocation
+//! instead (how a deploy migrates the schema from inside the VPC).
 
 use clap::Parser;
+use lambda_http::{service_fn, LambdaEvent};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use unishop_api::config::Command;
+use unishop_api::startup::LambdaRole;
 use unishop_api::{router, startup, Config};
 
 #[tokio::main]
@@ -25,7 +29,10 @@ async fn main() -> std::process::ExitCode {
             .await
             .map(|()| println!("unishop-api: the database is migrated and seeded"))
             .map_err(Into::into),
-        None if startup::in_lambda() => serve_lambda(config).await,
+        None if startup::in_lambda() => match LambdaRole::current() {
+            LambdaRole::Api => serve_lambda(config).await,
+            LambdaRole::Migrate => serve_lambda_migrate(config).await,
+        },
         None => serve(config).await,
     };
     match outcome {
@@ -43,6 +50,22 @@ async fn serve_lambda(config: Config) -> Result<(), Box<dyn std::error::Error>> 
     lambda_http::run(app)
         .await
         .map_err(|e| e.to_string().into())
+}
+
+/// The migrate function: each invocation applies the migrations and the seed (idempotent) and
+/// answers `{"migrated": true}`, or fails the invocation with the error.
+async fn serve_lambda_migrate(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    tracing::info!(region = %config.region, "serving the Lambda Runtime API as the migrate function");
+    let config = &config;
+    lambda_http::lambda_runtime::run(service_fn(
+        move |_event: LambdaEvent<serde_json::Value>| async move {
+            startup::migrate(config, false).await?;
+            tracing::info!("the database is migrated and seeded");
+            Ok::<_, lambda_http::Error>(serde_json::json!({ "migrated": true }))
+        },
+    ))
+    .await
+    .map_err(|e| e.to_string().into())
 }
 
 async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {

@@ -18,6 +18,38 @@ pub fn in_lambda() -> bool {
     std::env::var_os(LAMBDA_RUNTIME_API).is_some_and(|v| !v.is_empty())
 }
 
+/// Set by the Lambda service: the function's `Handler` setting, which provided runtimes leave to
+/// the bootstrap to interpret.
+pub const LAMBDA_HANDLER: &str = "_HANDLER";
+
+/// The `Handler` of the migrate function (infra/templates/regional.yaml): the same zip, invoked
+/// once per deploy, runs `unishop-api migrate` from inside the VPC instead of serving HTTP.
+pub const MIGRATE_HANDLER: &str = "migrate";
+
+/// What a Lambda function made from this binary does, from its `Handler` setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LambdaRole {
+    /// Serve the API (any handler but [`MIGRATE_HANDLER`], `bootstrap` in the template).
+    Api,
+    /// Apply the migrations and the seed on each invocation.
+    Migrate,
+}
+
+impl LambdaRole {
+    /// The role for a `Handler` setting (`_HANDLER`), absent meaning the API.
+    pub fn from_handler(handler: Option<&str>) -> LambdaRole {
+        match handler.map(str::trim) {
+            Some(MIGRATE_HANDLER) => LambdaRole::Migrate,
+            _ => LambdaRole::Api,
+        }
+    }
+
+    /// This function's role, from its environment.
+    pub fn current() -> LambdaRole {
+        LambdaRole::from_handler(std::env::var(LAMBDA_HANDLER).ok().as_deref())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
@@ -173,4 +205,20 @@ async fn token_key(
         data_folder,
     )
     .map_err(|e| StartError::TokenKey(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_migrate_handler_migrates() {
+        assert_eq!(
+            LambdaRole::from_handler(Some("migrate")),
+            LambdaRole::Migrate
+        );
+        assert_eq!(LambdaRole::from_handler(Some("bootstrap")), LambdaRole::Api);
+        assert_eq!(LambdaRole::from_handler(Some("Migrate")), LambdaRole::Api);
+        assert_eq!(LambdaRole::from_handler(None), LambdaRole::Api);
+    }
 }
