@@ -225,6 +225,15 @@ async fn concurrent_writes_converge_to_the_later_one_and_count_a_conflict() {
         );
     }
     assert_eq!(pair.replicator.lww_conflicts(), 1);
+    let conflict = &pair.replicator.conflicts()[0];
+    assert_eq!(
+        (conflict.from.as_str(), conflict.winner.as_str()),
+        (EAST, WEST)
+    );
+    assert!(
+        conflict.winner_at_ms >= conflict.written_at_ms,
+        "{conflict:?}"
+    );
     // The later write was applied in us-east-1; the earlier one lost in us-west-1.
     let samples = pair.replicator.lag_samples();
     assert_eq!(samples.len(), 1, "{samples:?}");

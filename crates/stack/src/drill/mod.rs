@@ -17,7 +17,7 @@ use unishop_model::{Cart, Order};
 
 use crate::process::{repo_root, target_dir, InterruptGuard};
 use crate::regions::{Build, Options, TwoRegions};
-use crate::replication::global_tables::lag_p99_ms;
+use crate::replication::global_tables::{lag_p99_ms, GlobalTables};
 use crate::stores::{StoreKind, CARTS_TABLE, ORDERS_TABLE};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -82,6 +82,7 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
         .build()
         .map_err(|e| format!("drill: HTTP client: {e}"))?;
     let started = Instant::now();
+    let started_epoch_ms = epoch_ms();
     let duration = Duration::from_secs(args.duration);
     let deadline = started + duration;
     let handle = stack.handle();
@@ -169,6 +170,15 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
             }
         }
     }
+    if let Some(global_tables) = replication {
+        let path = folder.join("replication-conflicts.csv");
+        std::fs::write(&path, conflicts_csv(global_tables, started_epoch_ms))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!(
+            "drill: replication conflicts and late changes {}",
+            path.display()
+        );
+    }
     let replication_line = replication.map(|global_tables| {
         let samples = global_tables.lag_samples();
         format!(
@@ -222,6 +232,42 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
     } else {
         Err(format!("drill missed its targets: {}", missed.join(", ")))
     }
+}
+
+fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The replicated changes that lost to a newer write, and those a pause held back, one a line,
+/// times in ms since the drill began.
+fn conflicts_csv(global_tables: &GlobalTables, started_epoch_ms: u64) -> String {
+    let at = |ms: u64| ms as i64 - started_epoch_ms as i64;
+    let mut csv = String::from("kind,table,key,from,written_ms,winner,winner_ms\n");
+    for c in global_tables.conflicts() {
+        csv.push_str(&format!(
+            "lost_to_newer,{},{},{},{},{},{}\n",
+            c.table,
+            c.key.to_string().replace(',', ";"),
+            c.from,
+            at(c.written_at_ms),
+            c.winner,
+            at(c.winner_at_ms)
+        ));
+    }
+    for late in global_tables.late_changes() {
+        csv.push_str(&format!(
+            "held_by_pause,{},{},{},{},{},{}\n",
+            late.table,
+            late.key.to_string().replace(',', ";"),
+            late.from,
+            at(late.written_at_ms),
+            late.to,
+            at(late.applied_at_ms)
+        ));
+    }
+    csv
 }
 
 /// Reads one shopper's cart and orders from a region directly (both share the store), asking

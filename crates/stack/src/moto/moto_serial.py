@@ -31,7 +31,7 @@ API:
 - `POST /_replication/apply` with one such change writes it here when it is newer than the
   item's last write (time, then region name: last writer wins per item, as global tables decide),
   atomically, since one request runs at a time: `{"outcome": "applied" | "superseded" |
-  "duplicate"}`.
+  "duplicate"}`, a superseded one with the newer write's `winner_at_ns` and `winner_region`.
 - `GET /_replication/items?table=NAME` answers every item of a table with its metadata:
   `{"items": [{"item", "at_ns", "region"}]}` (`at_ns` 0 for an item written before replication
   knew it).
@@ -214,7 +214,7 @@ class Replica:
         if current == incoming:
             return {"outcome": "duplicate"}
         if current is not None and current > incoming:
-            return {"outcome": "superseded"}
+            return {"outcome": "superseded", "winner_at_ns": current[0], "winner_region": current[1]}
         hash_key = DynamoType(key[table.hash_key_attr])
         range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
         self.applying = incoming

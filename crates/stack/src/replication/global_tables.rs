@@ -40,7 +40,8 @@
 //! - [`GlobalTables::lag_samples`]: per applied change, when it was applied and its lag (apply
 //!   time minus the write's time in its region, both from this machine's clock), so a p99
 //!   ([`lag_p99_ms`]) and a series over time can be drawn; changes held by a pause are marked.
-//! - [`GlobalTables::lww_conflicts`]: changes that, replicated, lost to a newer write of the item.
+//! - [`GlobalTables::lww_conflicts`]: changes that, replicated, lost to a newer write of the item
+//!   ([`GlobalTables::conflicts`]: which, and to what).
 //! - [`GlobalTables::late_changes`]: changes held by a pause (made before or during a region's
 //!   loss, shipped after it), for telling "missing only while the region was away" from "lost".
 
@@ -89,6 +90,11 @@ struct Feed {
 #[derive(Deserialize)]
 struct Applied {
     outcome: Outcome,
+    /// For [`Outcome::Superseded`]: the newer write's time and region.
+    #[serde(default)]
+    winner_at_ns: u64,
+    #[serde(default)]
+    winner_region: String,
 }
 
 /// What the receiving region did with a replicated change.
@@ -129,6 +135,20 @@ pub struct LateChange {
     pub written_at_ms: u64,
     pub applied_at_ms: u64,
     pub outcome: Outcome,
+}
+
+/// A replicated change that lost to a newer write of its item (last writer wins).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conflict {
+    pub table: String,
+    /// The item's key, DynamoDB JSON.
+    pub key: Value,
+    /// The region whose change lost, and when it was written there (ms since the epoch).
+    pub from: String,
+    pub written_at_ms: u64,
+    /// The region of the newer write that won, and when it was made.
+    pub winner: String,
+    pub winner_at_ms: u64,
 }
 
 /// One item of a copy, with the write it came from.
@@ -178,7 +198,7 @@ struct State {
     /// [0 → 1, 1 → 0].
     directions: [Direction; 2],
     samples: Vec<LagSample>,
-    conflicts: u64,
+    conflicts: Vec<Conflict>,
     late: Vec<LateChange>,
 }
 
@@ -334,9 +354,14 @@ impl GlobalTables {
         self.shared.state().samples.clone()
     }
 
-    /// Replicated changes that lost to a newer write of their item.
-    pub fn lww_conflicts(&self) -> u64 {
-        self.shared.state().conflicts
+    /// How many replicated changes lost to a newer write of their item.
+    pub fn lww_conflicts(&self) -> usize {
+        self.shared.state().conflicts.len()
+    }
+
+    /// The replicated changes that lost to a newer write of their item, in the order they lost.
+    pub fn conflicts(&self) -> Vec<Conflict> {
+        self.shared.state().conflicts.clone()
     }
 
     /// Changes that a pause held back, in the order they were applied.
@@ -481,13 +506,14 @@ async fn replicate(shared: Arc<Shared>, from: usize, to: usize) {
                 .body(body)
                 .send()
                 .await;
-            let outcome = match sent {
+            let applied = match sent {
                 Ok(response) => match read_json::<Applied>(&apply_url, response).await {
-                    Ok(applied) => applied.outcome,
+                    Ok(applied) => applied,
                     Err(_) => break,
                 },
                 Err(_) => break,
             };
+            let outcome = applied.outcome;
             let applied_ns = now_ns();
             let mut state = shared.state();
             state.directions[from].waiting.pop_front();
@@ -500,7 +526,14 @@ async fn replicate(shared: Arc<Shared>, from: usize, to: usize) {
                     lag_ms: applied_ns.saturating_sub(change.at_ns) as f64 / 1e6,
                     held_by_pause: held,
                 }),
-                Outcome::Superseded => state.conflicts += 1,
+                Outcome::Superseded => state.conflicts.push(Conflict {
+                    table: change.table.clone(),
+                    key: change.key.clone(),
+                    from: source.region.clone(),
+                    written_at_ms: change.at_ns / 1_000_000,
+                    winner: applied.winner_region,
+                    winner_at_ms: applied.winner_at_ns / 1_000_000,
+                }),
                 Outcome::Duplicate => {}
             }
             if held {
