@@ -187,14 +187,15 @@ class Replica:
             self.next_seq += 1
 
     def take_back(self, journal):
+        """Undoes the records of a cancelled transaction (`journal`, in the order made)."""
         for kid, previous, feed_length in reversed(journal):
             if previous is None:
                 self.last_write.pop(kid, None)
             else:
                 self.last_write[kid] = previous
-            for change in self.feed[feed_length:]:
-                self.next_seq = min(self.next_seq, change["seq"])
-            del self.feed[feed_length:]
+            if len(self.feed) > feed_length:
+                self.next_seq = self.feed[feed_length]["seq"]
+                del self.feed[feed_length:]
 
     def changes_after(self, seq):
         self.feed = [change for change in self.feed if change["seq"] > seq]

@@ -163,7 +163,7 @@ pub struct CopiedItem {
 }
 
 #[derive(Deserialize)]
-struct Copy {
+struct CopyAnswer {
     items: Vec<CopiedItem>,
 }
 
@@ -434,7 +434,7 @@ impl GlobalTables {
             let url = format!("{}/_replication/items?table={table}", replica.url);
             let region = replica.region.clone();
             async move {
-                let copy: Copy = self.shared.get_json(&url).await?;
+                let copy: CopyAnswer = self.shared.get_json(&url).await?;
                 Ok::<_, String>(TableCopy {
                     region,
                     items: copy.items,
@@ -566,4 +566,30 @@ pub fn lag_p99_ms(samples: &[LagSample]) -> f64 {
     lags.sort_by(f64::total_cmp);
     let rank = ((lags.len() as f64) * 0.99).ceil() as usize;
     lags[rank.clamp(1, lags.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{lag_p99_ms, LagSample};
+
+    fn sample(lag_ms: f64, held_by_pause: bool) -> LagSample {
+        LagSample {
+            from: "us-east-1".to_owned(),
+            to: "us-west-1".to_owned(),
+            applied_at_ms: 0,
+            lag_ms,
+            held_by_pause,
+        }
+    }
+
+    #[test]
+    fn the_p99_leaves_out_changes_held_by_a_pause() {
+        let mut samples: Vec<LagSample> =
+            (1..=200).map(|ms| sample(f64::from(ms), false)).collect();
+        samples.push(sample(60_000.0, true));
+        assert_eq!(lag_p99_ms(&samples), 198.0);
+        assert_eq!(lag_p99_ms(&[sample(5.0, false)]), 5.0);
+        assert_eq!(lag_p99_ms(&[sample(5.0, true)]), 0.0);
+        assert_eq!(lag_p99_ms(&[]), 0.0);
+    }
 }
