@@ -2,12 +2,14 @@
 //! `cargo xtask drill`, the browser specs (through the `unishop-stack` binary) and the API's tests
 //! run on.
 //!
-//! - [`regions`]: two API processes, us-east-1 and us-west-1, on one store, behind the local edge
+//! - [`regions`]: two API processes, us-east-1 and us-west-1, on their stores, behind the local edge
 //!   (CloudFront and the site buckets in one server), with kill, restart, freeze and thaw per
-//!   region and the active-region flag.
+//!   region, the loss of a whole region and its return, and the active-region flag.
 //! - [`drill`]: scripted shoppers through the failover policy while the primary fails.
 //! - [`stores`]: the store servers the stack and `cargo xtask bench api` run the API on, through
 //!   the one set of launchers, [`mariadb`] and [`moto`] (which the API's tests use too).
+//! - [`replication`]: the regions' stores replicated as AWS replicates them
+//!   ([`replication::global_tables`]: DynamoDB global tables between two moto_servers).
 //! - [`process`]: running commands and servers (also xtask's), and the workspace's folders.
 //! - [`site`]: what the site's files are served as, by the edge and by a release's buckets.
 //!
@@ -19,5 +21,6 @@ pub mod mariadb;
 pub mod moto;
 pub mod process;
 pub mod regions;
+pub mod replication;
 pub mod site;
 pub mod stores;

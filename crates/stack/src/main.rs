@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// The two-region stack for a program driving it (the browser specs): prints its addresses
-    /// as JSON, then takes kill|restart|freeze|thaw [REGION] and active REGION on standard input,
+    /// as JSON, then takes kill|restart|freeze|thaw|lose|back [REGION] and active REGION on standard input,
     /// answering `ok` or `error: ...` to each; stops at the end of its input.
     Regions {
         /// The storefront's release build to serve.
@@ -35,7 +35,7 @@ enum Command {
         /// Run the API's debug build instead of its release build.
         #[arg(long)]
         debug: bool,
-        /// The store both regions share.
+        /// Where the regions keep their data.
         #[arg(long, value_enum, default_value_t)]
         store: StoreKind,
     },

@@ -1,9 +1,10 @@
 //! The servers the stack and xtask's commands run the API's stores on, beyond a SQLite file: a
 //! MariaDB server of its own for MySQL (the stand-in for Aurora MySQL) and moto_server, a fake
-//! DynamoDB (the stand-in for DynamoDB and its global tables). One starter for `cargo xtask bench
-//! api` and the two-region stack (`cargo xtask dev --two-regions`, `unishop-stack regions`,
-//! `unishop-stack drill`); dropping it stops both servers and removes their folder, also on an
-//! error path.
+//! DynamoDB (the stand-in for DynamoDB; for the two-region stack one per region, the copies of
+//! the global tables that [`crate::replication::global_tables`] replicates). One starter for
+//! `cargo xtask bench api` and the two-region stack (`cargo xtask dev --two-regions`,
+//! `unishop-stack regions`, `unishop-stack drill`); dropping it stops the servers and removes their
+//! folder, also on an error path.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,6 +12,7 @@ use std::process::Command;
 use crate::mariadb::MariaDb;
 use crate::moto::MotoServer;
 use crate::process::run;
+use crate::replication::global_tables::Replica;
 
 /// Where the two-region stack's API processes keep their data.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -19,8 +21,8 @@ pub enum StoreKind {
     #[default]
     Sqlite,
     /// The production pair: catalogue and accounts in one MariaDB database both regions share
-    /// (the stand-in for an Aurora MySQL global database), carts and orders in one moto_server
-    /// both regions share (a fake DynamoDB, the stand-in for the global tables).
+    /// (the stand-in for an Aurora MySQL global database), carts and orders in a moto_server per
+    /// region (a fake DynamoDB) replicated as global tables are (by the stack's replicator).
     MysqlDynamodb,
 }
 
@@ -36,11 +38,17 @@ impl StoreKind {
 /// How moto_server is started ([`MotoServer::start`] or [`MotoServer::start_serial`]).
 type StartMoto = fn(&Path) -> Result<MotoServer, String>;
 
+/// Variables of an API process.
+type Env = Vec<(&'static str, String)>;
+
 /// The running store servers and the API environment that points at them.
 pub struct StoreServers {
     // Fields drop in order: both servers are killed before the folder is removed.
     mariadb: Option<MariaDb>,
     moto: Option<MotoServer>,
+    /// The two-region stack's copies of the global tables, one per region (then `moto` is
+    /// `None`), each with the variables that put a region's API on it.
+    replicas: Vec<(Replica, MotoServer, Env)>,
     folder: PathBuf,
     env: Vec<(&'static str, String)>,
 }
@@ -52,10 +60,28 @@ impl StoreServers {
         Self::launch(folder, mysql, dynamodb.then_some(MotoServer::start))
     }
 
-    /// Both servers for the two-region stack, moto answering one request at a time
-    /// ([`MotoServer::start_serial`]): the drill checks every acknowledged write.
-    pub fn start_for_two_regions(folder: &Path) -> Result<Self, String> {
-        Self::launch(folder, true, Some(MotoServer::start_serial))
+    /// The servers for the two-region stack: MariaDB, and a moto_server per region of `regions`
+    /// answering one request at a time ([`MotoServer::start_replica`]: the drill checks every
+    /// acknowledged write), each region's API on its own ([`StoreServers::env_of`]).
+    pub fn start_for_two_regions(folder: &Path, regions: [&str; 2]) -> Result<Self, String> {
+        let mut servers = Self::launch(folder, true, None)?;
+        for region in regions {
+            let moto = MotoServer::start_replica(
+                &folder.join(format!("moto_server-{region}.log")),
+                region,
+            )?;
+            println!(
+                "  carts and orders in {region}: DynamoDB on moto_server {} (a fake; the global tables' replication is the stack's)",
+                moto.url
+            );
+            let replica = Replica {
+                region: region.to_owned(),
+                url: moto.url.clone(),
+            };
+            let env = dynamodb_env(&moto.url, region).to_vec();
+            servers.replicas.push((replica, moto, env));
+        }
+        Ok(servers)
     }
 
     fn launch(folder: &Path, mysql: bool, moto: Option<StartMoto>) -> Result<Self, String> {
@@ -65,6 +91,7 @@ impl StoreServers {
         let mut servers = StoreServers {
             mariadb: None,
             moto: None,
+            replicas: Vec::new(),
             folder: folder.to_path_buf(),
             env: Vec::new(),
         };
@@ -89,7 +116,7 @@ impl StoreServers {
                 "  carts and orders: DynamoDB on moto_server {} (a fake, the stand-in for DynamoDB)",
                 moto.url
             );
-            servers.env.extend(dynamodb_env(&moto.url));
+            servers.env.extend(dynamodb_env(&moto.url, "us-east-1"));
             servers.moto = Some(moto);
         }
         Ok(servers)
@@ -100,6 +127,40 @@ impl StoreServers {
         &self.env
     }
 
+    /// [`StoreServers::env`] for `region`'s API: with its own copy of the global tables, when
+    /// started for two regions.
+    pub fn env_of(&self, region: &str) -> Vec<(&'static str, String)> {
+        let mut env = self.env.clone();
+        if let Some((_, _, dynamodb)) = self.replicas.iter().find(|(r, _, _)| r.region == region) {
+            env.extend(dynamodb.iter().cloned());
+        }
+        env
+    }
+
+    /// The copies of the global tables, one per region (none unless started for two regions).
+    pub fn replicas(&self) -> Vec<Replica> {
+        self.replicas.iter().map(|(r, _, _)| r.clone()).collect()
+    }
+
+    /// SIGSTOP of `region`'s copy of the global tables (the region lost): it keeps its items
+    /// and answers nothing until [`StoreServers::thaw_dynamodb`].
+    pub fn freeze_dynamodb(&self, region: &str) -> Result<(), String> {
+        self.replica_server(region)?.freeze()
+    }
+
+    /// SIGCONT, after [`StoreServers::freeze_dynamodb`].
+    pub fn thaw_dynamodb(&self, region: &str) -> Result<(), String> {
+        self.replica_server(region)?.thaw()
+    }
+
+    fn replica_server(&self, region: &str) -> Result<&MotoServer, String> {
+        self.replicas
+            .iter()
+            .find(|(r, _, _)| r.region == region)
+            .map(|(_, moto, _)| moto)
+            .ok_or_else(|| format!("no DynamoDB copy for {region}"))
+    }
+
     /// `unishop-api migrate` with `api_binary`: the MySQL schema and catalogue, and the DynamoDB
     /// tables on moto.
     pub fn migrate(&self, api_binary: &Path) -> Result<(), String> {
@@ -107,10 +168,28 @@ impl StoreServers {
         migrate
             .envs(self.env.iter().map(|(name, value)| (name, value)))
             .arg("migrate");
-        if self.moto.is_some() {
+        let first_replica = self.replicas.first().map(|(_, _, env)| env);
+        migrate.envs(
+            first_replica
+                .into_iter()
+                .flatten()
+                .map(|(name, value)| (name, value)),
+        );
+        if self.moto.is_some() || first_replica.is_some() {
             migrate.arg("--create-tables");
         }
-        run(&mut migrate)
+        run(&mut migrate)?;
+        // The other copies: the same tables, created by the same command on a throwaway SQL
+        // store (global tables copy a table's definition to each replica).
+        for (_, _, dynamodb) in self.replicas.iter().skip(1) {
+            let mut create_tables = Command::new(api_binary);
+            create_tables
+                .envs(dynamodb.iter().map(|(name, value)| (name, value)))
+                .env("UNISHOP_DATABASE_URL", "sqlite::memory:")
+                .args(["migrate", "--create-tables"]);
+            run(&mut create_tables)?;
+        }
+        Ok(())
     }
 }
 
@@ -118,19 +197,23 @@ impl Drop for StoreServers {
     fn drop(&mut self) {
         drop(self.mariadb.take());
         drop(self.moto.take());
+        self.replicas.clear();
         let _ = std::fs::remove_dir_all(&self.folder);
     }
 }
 
-/// The environment that puts the API's carts and orders in DynamoDB on the emulator at `url`
-/// (moto takes any credentials). Every process gets the same AWS region, so every region's API
-/// reads and writes the same tables, as global tables replicate them.
-fn dynamodb_env(url: &str) -> [(&'static str, String); 6] {
+/// The table names the stack's APIs use.
+pub const CARTS_TABLE: &str = "unishop-carts";
+pub const ORDERS_TABLE: &str = "unishop-orders";
+
+/// The environment that puts the API's carts and orders in DynamoDB on the emulator at `url`, as
+/// `region` (moto takes any credentials and keeps each region's tables apart).
+fn dynamodb_env(url: &str, region: &str) -> [(&'static str, String); 6] {
     [
-        ("UNISHOP_CARTS_TABLE", "unishop-carts".to_owned()),
-        ("UNISHOP_ORDERS_TABLE", "unishop-orders".to_owned()),
+        ("UNISHOP_CARTS_TABLE", CARTS_TABLE.to_owned()),
+        ("UNISHOP_ORDERS_TABLE", ORDERS_TABLE.to_owned()),
         ("AWS_ENDPOINT_URL_DYNAMODB", url.to_owned()),
-        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_REGION", region.to_owned()),
         ("AWS_ACCESS_KEY_ID", "emulator".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "emulator".to_owned()),
     ]

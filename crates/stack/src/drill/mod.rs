@@ -17,7 +17,8 @@ use unishop_model::{Cart, Order};
 
 use crate::process::{repo_root, target_dir, InterruptGuard};
 use crate::regions::{Build, Options, TwoRegions};
-use crate::stores::StoreKind;
+use crate::replication::global_tables::{lag_p99_ms, GlobalTables};
+use crate::stores::{StoreKind, CARTS_TABLE, ORDERS_TABLE};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct DrillArgs {
@@ -33,9 +34,10 @@ pub struct DrillArgs {
     /// Use the API binary already built (`cargo build --release -p unishop-api`).
     #[arg(long)]
     pub skip_build: bool,
-    /// The store both regions share: one SQLite file, or one MariaDB database and one
-    /// moto_server (a fake DynamoDB) standing in for the Aurora global database and the DynamoDB
-    /// global tables; both servers are stopped and their folder removed at the end.
+    /// The store: one SQLite file both regions share, or one MariaDB database (the stand-in for
+    /// the Aurora global database) and a moto_server per region (a fake DynamoDB) replicated as
+    /// the DynamoDB global tables are; the servers are stopped and their folder removed at the
+    /// end.
     #[arg(long, value_enum, default_value_t)]
     pub store: StoreKind,
 }
@@ -80,6 +82,7 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
         .build()
         .map_err(|e| format!("drill: HTTP client: {e}"))?;
     let started = Instant::now();
+    let started_epoch_ms = epoch_ms();
     let duration = Duration::from_secs(args.duration);
     let deadline = started + duration;
     let handle = stack.handle();
@@ -124,25 +127,73 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
         return Err(format!("drill: a fault could not be applied: {error}"));
     }
 
-    // The store as it is, read from one region directly (both share it).
-    let store = stack.standby.base.clone();
+    // With replicated carts and orders, every region's copy once replication has caught up;
+    // else the one store, read from one region directly (both share it).
+    let replication = match &stack.global_tables {
+        Some(global_tables) => {
+            let waited = Instant::now();
+            handle.block_on(
+                global_tables.wait_until_caught_up(&[CARTS_TABLE, ORDERS_TABLE], STORE_SETTLE),
+            )?;
+            println!(
+                "drill: replication caught up {} ms after the run",
+                waited.elapsed().as_millis()
+            );
+            Some(global_tables)
+        }
+        None => None,
+    };
+    let stores = if replication.is_some() {
+        vec![stack.primary.base.clone(), stack.standby.base.clone()]
+    } else {
+        vec![stack.standby.base.clone()]
+    };
     let settle_until = Instant::now() + STORE_SETTLE;
     let mut findings = checks::Findings::default();
-    for (index, (_, visits)) in results.iter().enumerate() {
-        for expected in visits {
-            let Some(token) = &expected.token else {
-                continue;
-            };
-            if interrupts.interrupted() {
-                return Err("drill: interrupted; its servers are stopped".to_owned());
+    for store in &stores {
+        // Each copy is checked whole; a write lost in both counts once.
+        let mut copy = checks::Findings::default();
+        for (index, (_, visits)) in results.iter().enumerate() {
+            for expected in visits {
+                let Some(token) = &expected.token else {
+                    continue;
+                };
+                if interrupts.interrupted() {
+                    return Err("drill: interrupted; its servers are stopped".to_owned());
+                }
+                let (cart, orders) =
+                    handle.block_on(read_store(&http, store, token, settle_until))?;
+                let found = checks::compare(index, expected, &cart, &orders);
+                copy.lost_writes += found.lost_writes;
+                copy.duplicate_orders += found.duplicate_orders;
+                copy.details
+                    .extend(found.details.into_iter().map(|d| format!("{store}: {d}")));
             }
-            let (cart, orders) = handle.block_on(read_store(&http, &store, token, settle_until))?;
-            let found = checks::compare(index, expected, &cart, &orders);
-            findings.lost_writes += found.lost_writes;
-            findings.duplicate_orders += found.duplicate_orders;
-            findings.details.extend(found.details);
         }
+        findings.lost_writes = findings.lost_writes.max(copy.lost_writes);
+        findings.duplicate_orders = findings.duplicate_orders.max(copy.duplicate_orders);
+        findings.details.extend(copy.details);
     }
+    if let Some(global_tables) = replication {
+        let path = folder.join("replication-conflicts.csv");
+        std::fs::write(&path, conflicts_csv(global_tables, started_epoch_ms))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!(
+            "drill: replication conflicts and late changes {}",
+            path.display()
+        );
+    }
+    let replication_line = replication.map(|global_tables| {
+        let samples = global_tables.lag_samples();
+        format!(
+            "drill: replication lag_ms={} applied={} replication_lag_p99_ms={:.0} lww_conflicts={} late={}",
+            global_tables.lag().as_millis(),
+            samples.len(),
+            lag_p99_ms(&samples),
+            global_tables.lww_conflicts(),
+            global_tables.late_changes().len()
+        )
+    });
     let records: Vec<shopper::Record> = results.into_iter().flat_map(|(r, _)| r).collect();
     let windows = faults::windows(&applied, end_ms);
     drop(stack);
@@ -175,6 +226,9 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
     std::fs::write(&actions, report::csv(&records))
         .map_err(|e| format!("cannot write {}: {e}", actions.display()))?;
     println!("drill: every action {}", actions.display());
+    if let Some(replication_line) = replication_line {
+        println!("{replication_line}");
+    }
     println!("{line}");
     let missed = figures.missed();
     if missed.is_empty() {
@@ -182,6 +236,42 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
     } else {
         Err(format!("drill missed its targets: {}", missed.join(", ")))
     }
+}
+
+fn epoch_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The replicated changes that lost to a newer write, and those a pause held back, one a line,
+/// times in ms since the drill began.
+fn conflicts_csv(global_tables: &GlobalTables, started_epoch_ms: u64) -> String {
+    let at = |ms: u64| ms as i64 - started_epoch_ms as i64;
+    let mut csv = String::from("kind,table,key,from,written_ms,winner,winner_ms\n");
+    for c in global_tables.conflicts() {
+        csv.push_str(&format!(
+            "lost_to_newer,{},{},{},{},{},{}\n",
+            c.table,
+            c.key.to_string().replace(',', ";"),
+            c.from,
+            at(c.written_at_ms),
+            c.winner,
+            at(c.winner_at_ms)
+        ));
+    }
+    for late in global_tables.late_changes() {
+        csv.push_str(&format!(
+            "held_by_pause,{},{},{},{},{},{}\n",
+            late.table,
+            late.key.to_string().replace(',', ";"),
+            late.from,
+            at(late.written_at_ms),
+            late.to,
+            at(late.applied_at_ms)
+        ));
+    }
+    csv
 }
 
 /// Reads one shopper's cart and orders from a region directly (both share the store), asking

@@ -30,7 +30,7 @@ const SERIAL_SERVER: &str = include_str!("moto_serial.py");
 
 impl MotoServer {
     pub fn start(log: &Path) -> Result<MotoServer, String> {
-        Self::launch(log, false)
+        Self::launch(log, false, None)
     }
 
     /// moto answering one request at a time, for the two-region stack, whose drill checks every
@@ -40,10 +40,17 @@ impl MotoServer {
     /// request at a time makes its transactions atomic, as DynamoDB's are; `moto_serial.py` also
     /// backs a transaction up item by item, so its cost does not grow with the tables.
     pub fn start_serial(log: &Path) -> Result<MotoServer, String> {
-        Self::launch(log, true)
+        Self::launch(log, true, None)
     }
 
-    fn launch(log: &Path, serial: bool) -> Result<MotoServer, String> {
+    /// [`MotoServer::start_serial`] as `region`'s copy of the global tables: its clients name
+    /// `region` (`AWS_REGION`), and it records each item write for the stack's replicator
+    /// ([`crate::replication::global_tables`]).
+    pub fn start_replica(log: &Path, region: &str) -> Result<MotoServer, String> {
+        Self::launch(log, true, Some(region))
+    }
+
+    fn launch(log: &Path, serial: bool, region: Option<&str>) -> Result<MotoServer, String> {
         let port = free_port()?;
         let log_file = std::fs::File::create(log)
             .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
@@ -54,6 +61,7 @@ impl MotoServer {
             let mut python = Command::new("python3");
             python
                 .args(["-c", SERIAL_SERVER, &port.to_string()])
+                .args(region)
                 .env("MOTO_PORT", port.to_string());
             python
         } else {

@@ -16,7 +16,7 @@ from moto import mock_aws  # noqa: E402
 from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
 from moto.dynamodb.models import dynamodb_backends  # noqa: E402
 
-import moto_serial  # noqa: E402,F401  (patches moto's DynamoDB on import)
+import moto_serial  # noqa: E402  (patches moto's DynamoDB on import)
 
 REGION = "us-east-1"
 
@@ -99,6 +99,35 @@ class ItemByItemRollback(unittest.TestCase):
         self.assertEqual(self.value("carts", "alice"), 2)
         self.assertEqual(self.value("orders", "order-1"), 5)
         self.assertEqual(self.value("carts", "bob"), 7)
+
+
+    def test_a_cancelled_transaction_leaves_no_replication_record(self):
+        replica = moto_serial.REPLICA
+        feed, last_write = list(replica.feed), dict(replica.last_write)
+        with self.assertRaises(ClientError):
+            self.client.transact_write_items(
+                TransactItems=[
+                    set_value("carts", "alice", 2),
+                    put("orders", "order-1", 1),
+                    set_value("carts", "carol", 3, condition="attribute_exists(pk)"),
+                ]
+            )
+        self.assertEqual(replica.feed, feed)
+        self.assertEqual(replica.last_write, last_write)
+
+    def test_a_committed_transaction_records_each_item_as_a_change_of_its_own(self):
+        replica = moto_serial.REPLICA
+        seq = replica.next_seq
+        self.client.transact_write_items(
+            TransactItems=[set_value("carts", "alice", 2), put("orders", "order-1", 5)]
+        )
+        changes = replica.changes_after(seq - 1)["changes"]
+        self.assertEqual(
+            [(c["table"], c["key"], c["region"]) for c in changes],
+            [("carts", {"pk": {"S": "alice"}}, REGION), ("orders", {"pk": {"S": "order-1"}}, REGION)],
+        )
+        self.assertLess(changes[0]["at_ns"], changes[1]["at_ns"])
+        self.assertEqual(changes[0]["item"]["v"], {"N": "2"})
 
 
 if __name__ == "__main__":

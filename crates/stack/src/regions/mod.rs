@@ -4,9 +4,10 @@
 //! `/api-standby` as CloudFront does, with an active-region flag for writes.
 //!
 //! The store is a SQLite file in the stack's folder, or ([`StoreKind::MysqlDynamodb`]) one MariaDB
-//! database and one moto_server of the stack's own, shared by both regions as an Aurora global
-//! database and DynamoDB global tables would be. Every `UNISHOP_*` variable of the environment
-//! reaches both API processes too.
+//! database of the stack's own, shared by both regions as an Aurora global database would be, and
+//! a moto_server per region for carts and orders, replicated as DynamoDB global tables are
+//! ([`GlobalTables`], lag [`REPLICATION_LAG_VARIABLE`] ms, default 1 s). Every `UNISHOP_*`
+//! variable of the environment reaches both API processes too.
 
 pub mod edge;
 
@@ -15,10 +16,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::process::{repo_root, run, target_dir, Service};
+use crate::replication::global_tables::{GlobalTables, DEFAULT_LAG};
 use crate::stores::{StoreKind, StoreServers};
 
 pub const PRIMARY_REGION: &str = "us-east-1";
 pub const STANDBY_REGION: &str = "us-west-1";
+/// The variable that sets the global tables' replication lag in ms (default [`DEFAULT_LAG`]).
+pub const REPLICATION_LAG_VARIABLE: &str = "UNISHOP_STACK_REPLICATION_LAG_MS";
 
 /// The local stand-in for the CloudFront KeyValueStore key `active_region`: a file holding the
 /// region that takes writes on `/api`. Missing or unknown means us-east-1, as `api-write.js` reads
@@ -251,9 +255,12 @@ pub struct TwoRegions {
     /// The storefront and both API paths, as a shopper reaches them.
     pub site: String,
     pub folder: PathBuf,
+    /// Carts and orders replicated between the regions' moto_servers
+    /// ([`StoreKind::MysqlDynamodb`]): lag samples, conflicts, pause and resume, both copies.
+    pub global_tables: Option<GlobalTables>,
     runtime: tokio::runtime::Runtime,
     /// Last, so that it stops after both regions.
-    _stores: Option<StoreServers>,
+    stores: Option<StoreServers>,
 }
 
 impl TwoRegions {
@@ -266,21 +273,31 @@ impl TwoRegions {
         let stores = match options.store {
             StoreKind::Sqlite => None,
             StoreKind::MysqlDynamodb => {
-                let servers = StoreServers::start_for_two_regions(&options.folder.join("stores"))?;
+                let servers = StoreServers::start_for_two_regions(
+                    &options.folder.join("stores"),
+                    [PRIMARY_REGION, STANDBY_REGION],
+                )?;
                 servers.migrate(&options.build.binary())?;
                 Some(servers)
             }
         };
-        let store_env = stores
-            .as_ref()
-            .map_or_else(Vec::new, |servers| servers.env().to_vec());
+        let store_env = |region: &str| {
+            stores
+                .as_ref()
+                .map_or_else(Vec::new, |servers| servers.env_of(region))
+        };
         let primary = RegionApi::start(
             PRIMARY_REGION,
             options.primary_port,
             &options,
-            store_env.clone(),
+            store_env(PRIMARY_REGION),
         )?;
-        let standby = RegionApi::start(STANDBY_REGION, options.standby_port, &options, store_env)?;
+        let standby = RegionApi::start(
+            STANDBY_REGION,
+            options.standby_port,
+            &options,
+            store_env(STANDBY_REGION),
+        )?;
         let active = ActiveRegion::in_folder(&options.folder);
         active.set(PRIMARY_REGION)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -288,6 +305,17 @@ impl TwoRegions {
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the edge's runtime: {e}"))?;
+        let global_tables = match stores.as_ref().map(StoreServers::replicas) {
+            Some(replicas) if !replicas.is_empty() => {
+                let pair: [_; 2] = replicas
+                    .try_into()
+                    .map_err(|_| "the global tables need exactly two copies".to_owned())?;
+                let lag = replication_lag()?;
+                println!("  global tables: replication lag {} ms", lag.as_millis());
+                Some(GlobalTables::start(runtime.handle(), pair, lag)?)
+            }
+            _ => None,
+        };
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind((
                 "127.0.0.1",
@@ -314,9 +342,44 @@ impl TwoRegions {
             active,
             site: format!("http://{address}"),
             folder: options.folder,
+            global_tables,
             runtime,
-            _stores: stores,
+            stores,
         })
+    }
+
+    /// The API of `region`.
+    pub fn region_api(&mut self, region: &str) -> Result<&mut RegionApi, String> {
+        match region {
+            PRIMARY_REGION => Ok(&mut self.primary),
+            STANDBY_REGION => Ok(&mut self.standby),
+            other => Err(format!(
+                "no region {other} ({PRIMARY_REGION} or {STANDBY_REGION})"
+            )),
+        }
+    }
+
+    /// The region lost whole: its API killed, its copy of the global tables frozen (it keeps
+    /// its items) and replication out of it and into it paused, so what it wrote and had not
+    /// shipped waits for [`TwoRegions::region_back`].
+    pub fn lose_region(&mut self, region: &str) -> Result<(), String> {
+        self.region_api(region)?.kill()?;
+        if let (Some(stores), Some(global_tables)) = (&self.stores, &self.global_tables) {
+            global_tables.pause(region)?;
+            stores.freeze_dynamodb(region)?;
+        }
+        Ok(())
+    }
+
+    /// The region back after [`TwoRegions::lose_region`]: its copy thawed, replication resumed
+    /// (what waited is shipped both ways), its API started again.
+    pub fn region_back(&mut self, region: &str) -> Result<(), String> {
+        self.region_api(region)?;
+        if let (Some(stores), Some(global_tables)) = (&self.stores, &self.global_tables) {
+            stores.thaw_dynamodb(region)?;
+            global_tables.resume(region)?;
+        }
+        self.region_api(region)?.restart()
     }
 
     /// The runtime the edge runs on, for the drill's shoppers.
@@ -329,7 +392,8 @@ impl TwoRegions {
 /// specs). Prints one JSON line, `{"site", "primary", "standby", "folder"}`, then obeys one command
 /// per line on standard input, answering `ok` or `error: ...` once it is done: `kill`, `restart`,
 /// `freeze`, `thaw` (of the primary, or of the region named after them: `kill us-west-1`),
-/// `active REGION` (the write flag). Other lines on standard output are progress to show, not
+/// `lose`, `back` (the region whole: its API and its copy of the global tables, and their
+/// replication), `active REGION` (the write flag). Other lines on standard output are progress to show, not
 /// answers. Stops everything at the end of its input.
 pub fn serve_stack(
     build: Build,
@@ -359,21 +423,19 @@ pub fn serve_stack(
         let line = line.map_err(|e| format!("reading commands: {e}"))?;
         let mut words = line.split_whitespace();
         let (verb, argument) = (words.next(), words.next());
-        let region = match argument {
-            None | Some("us-east-1") => Ok(&mut stack.primary),
-            Some("us-west-1") => Ok(&mut stack.standby),
-            Some(other) => Err(format!("no region {other} (us-east-1 or us-west-1)")),
-        };
+        let named = argument.unwrap_or(PRIMARY_REGION);
         let result = match (verb, words.next()) {
             (None, _) => continue,
+            (Some("lose"), None) => stack.lose_region(named),
+            (Some("back"), None) => stack.region_back(named),
             (Some("active"), None) => match argument {
                 Some(region) => stack.active.set(region),
                 None => Err("active needs a region".to_owned()),
             },
-            (Some("kill"), None) => region.and_then(RegionApi::kill),
-            (Some("restart"), None) => region.and_then(RegionApi::restart),
-            (Some("freeze"), None) => region.and_then(RegionApi::freeze),
-            (Some("thaw"), None) => region.and_then(RegionApi::thaw),
+            (Some("kill"), None) => stack.region_api(named).and_then(RegionApi::kill),
+            (Some("restart"), None) => stack.region_api(named).and_then(RegionApi::restart),
+            (Some("freeze"), None) => stack.region_api(named).and_then(RegionApi::freeze),
+            (Some("thaw"), None) => stack.region_api(named).and_then(RegionApi::thaw),
             _ => Err(format!("unknown command: {line}")),
         };
         match result {
@@ -383,4 +445,18 @@ pub fn serve_stack(
     }
     drop(stack.runtime);
     Ok(())
+}
+
+/// The global tables' replication lag: [`REPLICATION_LAG_VARIABLE`] ms, else [`DEFAULT_LAG`].
+fn replication_lag() -> Result<std::time::Duration, String> {
+    match std::env::var(REPLICATION_LAG_VARIABLE) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map(std::time::Duration::from_millis)
+            .map_err(|_| {
+                format!("{REPLICATION_LAG_VARIABLE} must be a whole number of ms, not {text:?}")
+            }),
+        Err(_) => Ok(DEFAULT_LAG),
+    }
 }
