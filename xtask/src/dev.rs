@@ -120,6 +120,7 @@ pub fn dev_two_regions(store: StoreKind) -> Result<(), String> {
         edge_port: port(SITE_ADDRESS),
         api_log: None,
         store,
+        replication_lag: None,
     })?;
     let mut watch = Service::spawn(
         "trunk watch",

@@ -102,6 +102,9 @@ pub struct Options {
     /// Where the API processes' logs go (standard error) when not to the terminal.
     pub api_log: Option<PathBuf>,
     pub store: StoreKind,
+    /// The global tables' replication lag; `None`: [`REPLICATION_LAG_VARIABLE`] ms, else
+    /// [`DEFAULT_LAG`].
+    pub replication_lag: Option<std::time::Duration>,
 }
 
 /// One region's API process.
@@ -310,7 +313,10 @@ impl TwoRegions {
                 let pair: [_; 2] = replicas
                     .try_into()
                     .map_err(|_| "the global tables need exactly two copies".to_owned())?;
-                let lag = replication_lag()?;
+                let lag = match options.replication_lag {
+                    Some(lag) => lag,
+                    None => replication_lag()?,
+                };
                 println!("  global tables: replication lag {} ms", lag.as_millis());
                 Some(GlobalTables::start(runtime.handle(), pair, lag)?)
             }
@@ -410,6 +416,7 @@ pub fn serve_stack(
         edge_port: 0,
         api_log: None,
         store,
+        replication_lag: None,
     })?;
     let json = |s: &str| serde_json::Value::from(s).to_string();
     println!(
