@@ -11,6 +11,7 @@ use std::process::Command;
 use crate::mariadb::MariaDb;
 use crate::moto::MotoServer;
 use crate::process::run;
+use crate::replication::aurora::{AuroraGlobalDatabase, DEFAULT_ROUND_TRIP};
 
 /// Where the two-region stack's API processes keep their data.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -18,9 +19,10 @@ pub enum StoreKind {
     /// One SQLite file both regions open (the stand-in for the global tables).
     #[default]
     Sqlite,
-    /// The production pair: catalogue and accounts in one MariaDB database both regions share
-    /// (the stand-in for an Aurora MySQL global database), carts and orders in one moto_server
-    /// both regions share (a fake DynamoDB, the stand-in for the global tables).
+    /// The production pair: catalogue and accounts in a MariaDB server per region, replicating
+    /// and forwarding writes as an Aurora MySQL global database does
+    /// ([`crate::replication::aurora`]), carts and orders in one moto_server both regions share (a
+    /// fake DynamoDB, the stand-in for the global tables).
     MysqlDynamodb,
 }
 
@@ -40,6 +42,8 @@ type StartMoto = fn(&Path) -> Result<MotoServer, String>;
 pub struct StoreServers {
     // Fields drop in order: both servers are killed before the folder is removed.
     mariadb: Option<MariaDb>,
+    /// The two-region stack's accounts: a server per region (instead of `mariadb`).
+    aurora: Option<AuroraGlobalDatabase>,
     moto: Option<MotoServer>,
     folder: PathBuf,
     env: Vec<(&'static str, String)>,
@@ -52,10 +56,30 @@ impl StoreServers {
         Self::launch(folder, mysql, dynamodb.then_some(MotoServer::start))
     }
 
-    /// Both servers for the two-region stack, moto answering one request at a time
+    /// The servers for the two-region stack: the Aurora global database stand-in (a MariaDB
+    /// server per region, its tasks on `runtime`), and moto answering one request at a time
     /// ([`MotoServer::start_serial`]): the drill checks every acknowledged write.
-    pub fn start_for_two_regions(folder: &Path) -> Result<Self, String> {
-        Self::launch(folder, true, Some(MotoServer::start_serial))
+    pub fn start_for_two_regions(
+        folder: &Path,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<Self, String> {
+        let mut servers = Self::launch(folder, false, Some(MotoServer::start_serial))?;
+        let aurora = runtime.block_on(AuroraGlobalDatabase::start(
+            &folder.join("aurora"),
+            DEFAULT_ROUND_TRIP,
+        ))?;
+        println!(
+            "  accounts: MariaDB per region replicating, {} the writer, each API through its region's \
+             write-forwarding proxy (the stand-in for an Aurora MySQL global database)",
+            aurora.current_writer()
+        );
+        servers.aurora = Some(aurora);
+        servers.env.push(("UNISHOP_TOKEN_KEY", token_key()));
+        // What the Lambda functions get: write forwarding needs it in the standby region.
+        servers
+            .env
+            .push(("UNISHOP_AURORA_READ_CONSISTENCY", "SESSION".to_owned()));
+        Ok(servers)
     }
 
     fn launch(folder: &Path, mysql: bool, moto: Option<StartMoto>) -> Result<Self, String> {
@@ -64,6 +88,7 @@ impl StoreServers {
             .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
         let mut servers = StoreServers {
             mariadb: None,
+            aurora: None,
             moto: None,
             folder: folder.to_path_buf(),
             env: Vec::new(),
@@ -77,11 +102,7 @@ impl StoreServers {
             );
             servers.mariadb = Some(mariadb);
             servers.env.push(("UNISHOP_DATABASE_URL", url));
-            // A shared database needs a shared token key; a fresh one per run.
-            let key: String = std::iter::repeat_with(fastrand::alphanumeric)
-                .take(48)
-                .collect();
-            servers.env.push(("UNISHOP_TOKEN_KEY", key));
+            servers.env.push(("UNISHOP_TOKEN_KEY", token_key()));
         }
         if let Some(start_moto) = moto {
             let moto = start_moto(&folder.join("moto_server.log"))?;
@@ -100,6 +121,21 @@ impl StoreServers {
         &self.env
     }
 
+    /// [`StoreServers::env`] for the API in `region`: with the Aurora stand-in, its database URL is
+    /// its region's write-forwarding proxy.
+    pub fn env_for(&self, region: &str) -> Result<Vec<(&'static str, String)>, String> {
+        let mut env = self.env.clone();
+        if let Some(aurora) = &self.aurora {
+            env.push(("UNISHOP_DATABASE_URL", aurora.api_url(region)?));
+        }
+        Ok(env)
+    }
+
+    /// The Aurora global database stand-in, in the two-region stack.
+    pub fn aurora(&mut self) -> Option<&mut AuroraGlobalDatabase> {
+        self.aurora.as_mut()
+    }
+
     /// `unishop-api migrate` with `api_binary`: the MySQL schema and catalogue, and the DynamoDB
     /// tables on moto.
     pub fn migrate(&self, api_binary: &Path) -> Result<(), String> {
@@ -107,6 +143,13 @@ impl StoreServers {
         migrate
             .envs(self.env.iter().map(|(name, value)| (name, value)))
             .arg("migrate");
+        if let Some(aurora) = &self.aurora {
+            // DDL is not forwarded: the schema goes to the writer, through its region's endpoint.
+            migrate.env(
+                "UNISHOP_DATABASE_URL",
+                aurora.api_url(aurora.current_writer())?,
+            );
+        }
         if self.moto.is_some() {
             migrate.arg("--create-tables");
         }
@@ -117,9 +160,17 @@ impl StoreServers {
 impl Drop for StoreServers {
     fn drop(&mut self) {
         drop(self.mariadb.take());
+        drop(self.aurora.take());
         drop(self.moto.take());
         let _ = std::fs::remove_dir_all(&self.folder);
     }
+}
+
+/// A shared database needs a shared token key; a fresh one per run.
+fn token_key() -> String {
+    std::iter::repeat_with(fastrand::alphanumeric)
+        .take(48)
+        .collect()
 }
 
 /// The environment that puts the API's carts and orders in DynamoDB on the emulator at `url`

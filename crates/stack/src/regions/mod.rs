@@ -3,11 +3,13 @@
 //! (the stand-in for the global tables), and the [`edge`] in front of them routing `/api` and
 //! `/api-standby` as CloudFront does, with an active-region flag for writes.
 //!
-//! The store is a SQLite file in the stack's folder, or ([`StoreKind::MysqlDynamodb`]) one MariaDB
-//! database and one moto_server of the stack's own, shared by both regions as an Aurora global
-//! database and DynamoDB global tables would be. Every `UNISHOP_*` variable of the environment
-//! reaches both API processes too.
+//! The store is a SQLite file in the stack's folder, or ([`StoreKind::MysqlDynamodb`]) the Aurora
+//! global database stand-in (a MariaDB server per region, replicating; each API through its
+//! region's write-forwarding proxy, controlled through [`TwoRegions::accounts`]) and one
+//! moto_server shared by both regions as DynamoDB global tables would be. Every `UNISHOP_*`
+//! variable of the environment reaches both API processes too.
 
+pub mod accounts;
 pub mod edge;
 
 use std::io::{BufRead, BufReader};
@@ -253,7 +255,7 @@ pub struct TwoRegions {
     pub folder: PathBuf,
     runtime: tokio::runtime::Runtime,
     /// Last, so that it stops after both regions.
-    _stores: Option<StoreServers>,
+    stores: Option<StoreServers>,
 }
 
 impl TwoRegions {
@@ -263,31 +265,41 @@ impl TwoRegions {
     pub fn start(options: Options) -> Result<Self, String> {
         std::fs::create_dir_all(&options.folder)
             .map_err(|e| format!("cannot create {}: {e}", options.folder.display()))?;
-        let stores = match options.store {
-            StoreKind::Sqlite => None,
-            StoreKind::MysqlDynamodb => {
-                let servers = StoreServers::start_for_two_regions(&options.folder.join("stores"))?;
-                servers.migrate(&options.build.binary())?;
-                Some(servers)
-            }
-        };
-        let store_env = stores
-            .as_ref()
-            .map_or_else(Vec::new, |servers| servers.env().to_vec());
-        let primary = RegionApi::start(
-            PRIMARY_REGION,
-            options.primary_port,
-            &options,
-            store_env.clone(),
-        )?;
-        let standby = RegionApi::start(STANDBY_REGION, options.standby_port, &options, store_env)?;
-        let active = ActiveRegion::in_folder(&options.folder);
-        active.set(PRIMARY_REGION)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the edge's runtime: {e}"))?;
+        let stores = match options.store {
+            StoreKind::Sqlite => None,
+            StoreKind::MysqlDynamodb => {
+                let servers = StoreServers::start_for_two_regions(
+                    &options.folder.join("stores"),
+                    runtime.handle(),
+                )?;
+                servers.migrate(&options.build.binary())?;
+                Some(servers)
+            }
+        };
+        let store_env = |region| {
+            stores
+                .as_ref()
+                .map_or_else(|| Ok(Vec::new()), |servers| servers.env_for(region))
+        };
+        let primary = RegionApi::start(
+            PRIMARY_REGION,
+            options.primary_port,
+            &options,
+            store_env(PRIMARY_REGION)?,
+        )?;
+        let standby = RegionApi::start(
+            STANDBY_REGION,
+            options.standby_port,
+            &options,
+            store_env(STANDBY_REGION)?,
+        )?;
+        let active = ActiveRegion::in_folder(&options.folder);
+        active.set(PRIMARY_REGION)?;
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind((
                 "127.0.0.1",
@@ -315,7 +327,7 @@ impl TwoRegions {
             site: format!("http://{address}"),
             folder: options.folder,
             runtime,
-            _stores: stores,
+            stores,
         })
     }
 
