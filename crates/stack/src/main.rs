@@ -35,7 +35,8 @@ enum Command {
         /// Run the API's debug build instead of its release build.
         #[arg(long)]
         debug: bool,
-        /// The store both regions share.
+        /// The stores: one SQLite file both regions share, or a MariaDB server per region
+        /// (the Aurora global database stand-in) and moto_server.
         #[arg(long, value_enum, default_value_t)]
         store: StoreKind,
     },

@@ -33,9 +33,10 @@ pub struct DrillArgs {
     /// Use the API binary already built (`cargo build --release -p unishop-api`).
     #[arg(long)]
     pub skip_build: bool,
-    /// The store both regions share: one SQLite file, or one MariaDB database and one
-    /// moto_server (a fake DynamoDB) standing in for the Aurora global database and the DynamoDB
-    /// global tables; both servers are stopped and their folder removed at the end.
+    /// The stores: one SQLite file both regions share, or a MariaDB server per region replicating
+    /// as the Aurora global database (each API through its region's write-forwarding proxy) and one
+    /// moto_server (a fake DynamoDB) standing in for the DynamoDB global tables; the servers are
+    /// stopped and their folder removed at the end.
     #[arg(long, value_enum, default_value_t)]
     pub store: StoreKind,
 }
