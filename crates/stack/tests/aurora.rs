@@ -358,3 +358,37 @@ fn forwarded(database: &AuroraGlobalDatabase, region: &str) -> u64 {
         .map(ForwardingProxy::forwarded)
         .expect("the region has a proxy")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_replica_rejoins_and_catches_up_without_ending_the_writers_sessions() {
+    let mut database = start().await;
+    let primary = api_pool(&database.api_url(EAST).unwrap(), Some("SESSION")).await;
+    let session_before: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
+        .fetch_one(&primary)
+        .await
+        .expect("a session on the writer");
+    database.lose(WEST).await.expect("us-west-1 lost");
+    assert!(database.lose(WEST).await.is_err(), "already lost");
+    sqlx::query("INSERT INTO unicorn_user (uuid, email) VALUES ('during', 'during@x')")
+        .execute(&primary)
+        .await
+        .expect("the writer takes writes while the replica is away");
+    let session_after: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
+        .fetch_one(&primary)
+        .await
+        .expect("the same session");
+    assert_eq!(session_before, session_after);
+
+    let discarded = database.rejoin(WEST).await.expect("us-west-1 rejoins");
+    assert_eq!(
+        discarded,
+        Default::default(),
+        "a replica has nothing of its own"
+    );
+    database
+        .wait_caught_up_region(WEST)
+        .await
+        .expect("caught up");
+    assert_eq!(user_ids(&database, WEST).await, ["during"]);
+    assert!(database.rejoin(WEST).await.is_err(), "not lost");
+}

@@ -101,7 +101,7 @@ pub struct Topology {
     pub writer: usize,
     /// Each region's server's port; `None` while the region is lost.
     pub ports: [Option<u16>; 2],
-    /// Bumped at every change of roles or servers: sessions opened before end.
+    /// Bumped at every change of roles or servers (the heartbeat reconnects).
     pub epoch: u64,
 }
 

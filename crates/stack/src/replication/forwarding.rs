@@ -33,9 +33,9 @@
 //!
 //! Prepared statements (sqlx sends every query with arguments as COM_STMT_PREPARE/EXECUTE) are
 //! prepared on the local server, whose statement id the client gets; a statement executed on the
-//! writer is prepared there at its first use and its id mapped. Every change of roles or servers
-//! ends the sessions opened before it (Aurora restarts the instances of a switched or failed-over
-//! global database; the API's pool reconnects).
+//! writer is prepared there at its first use and its id mapped. A change of roles, or of the servers
+//! a session uses, ends the sessions opened before it (Aurora restarts the instances of a switched
+//! or failed-over global database; the API's pool reconnects).
 
 use std::collections::HashMap;
 use std::io;
@@ -243,12 +243,12 @@ async fn serve(
     round_trip: Duration,
     forwarded: Arc<AtomicU64>,
 ) {
-    let (epoch, local_port, is_writer) = {
+    let (local_port, is_writer, writer_port) = {
         let topology = lock(&topology);
         (
-            topology.epoch,
             topology.ports[region],
             topology.writer == region,
+            topology.writer_port(),
         )
     };
     // A lost region's endpoint does not answer: the connection just ends.
@@ -262,7 +262,8 @@ async fn serve(
         topology,
         round_trip,
         forwarded,
-        epoch,
+        local_port,
+        writer_port,
         is_writer,
         client,
         local,
@@ -307,7 +308,9 @@ struct Session {
     topology: SharedTopology,
     round_trip: Duration,
     forwarded: Arc<AtomicU64>,
-    epoch: u64,
+    /// The region's server and the writer when the session began.
+    local_port: u16,
+    writer_port: Option<u16>,
     /// Whether the region's server was the writer when the session began.
     is_writer: bool,
     client: TcpStream,
@@ -363,8 +366,7 @@ impl Session {
     async fn run(&mut self) -> io::Result<()> {
         loop {
             let packet = read_packet(&mut self.client).await?;
-            if lock(&self.topology).epoch != self.epoch {
-                // Roles or servers changed since the session began.
+            if self.routing_changed() {
                 return Ok(());
             }
             let payload = packet.payload;
@@ -425,6 +427,16 @@ impl Session {
                 Some(_) => drop(self.relay_local(&payload, Answer::Single).await?),
             }
         }
+    }
+
+    /// Whether the region's server or the writer changed since the session began: then the
+    /// session ends, as Aurora's do when a switchover or failover restarts the instances (the
+    /// other region's server being lost or coming back does not end the writer's sessions).
+    fn routing_changed(&self) -> bool {
+        let topology = lock(&self.topology);
+        topology.ports[self.region] != Some(self.local_port)
+            || (topology.writer == self.region) != self.is_writer
+            || (!self.is_writer && topology.writer_port() != self.writer_port)
     }
 
     fn status(&self) -> u16 {
