@@ -33,7 +33,8 @@ async fn main() -> Result<(), String> {
         .execute(
             "CREATE TABLE unishop.unicorn_user (uuid CHAR(36) PRIMARY KEY, \
              email VARCHAR(254) NOT NULL UNIQUE, \
-             created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)) ENGINE = InnoDB",
+             created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)) \
+             ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin",
         )
         .await
         .map_err(|e| e.to_string())?;

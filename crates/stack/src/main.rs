@@ -23,8 +23,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// The two-region stack for a program driving it (the browser specs): prints its addresses
-    /// as JSON, then takes kill|restart|freeze|thaw [REGION] and active REGION on standard input,
-    /// answering `ok` or `error: ...` to each; stops at the end of its input.
+    /// as JSON, then takes kill|restart|freeze|thaw [REGION], active REGION and (mysql-dynamodb)
+    /// accounts switchover|promote|lose|rejoin REGION on standard input, answering `ok` or
+    /// `error: ...` to each; stops at the end of its input.
     Regions {
         /// The storefront's release build to serve.
         #[arg(long)]

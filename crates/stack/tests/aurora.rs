@@ -27,7 +27,8 @@ async fn start() -> AuroraGlobalDatabase {
         .execute(
             "CREATE TABLE unishop.unicorn_user (uuid CHAR(36) PRIMARY KEY, \
              email VARCHAR(254) NOT NULL UNIQUE, \
-             created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)) ENGINE = InnoDB",
+             created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)) \
+             ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin",
         )
         .await
         .expect("the table is created on the writer");
@@ -53,10 +54,15 @@ async fn add_user(connection: &mut MySqlConnection, uuid: &str) {
 }
 
 async fn user_ids(database: &AuroraGlobalDatabase, region: &str) -> Vec<String> {
-    sqlx::query_scalar("SELECT uuid FROM unishop.unicorn_user ORDER BY uuid")
-        .fetch_all(&mut admin(database, region).await)
-        .await
-        .expect("the users are read")
+    // The API's text columns are utf8mb4_bin, which the driver reports as binary.
+    let ids: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT uuid FROM unishop.unicorn_user ORDER BY uuid")
+            .fetch_all(&mut admin(database, region).await)
+            .await
+            .expect("the users are read");
+    ids.into_iter()
+        .map(|id| String::from_utf8(id).expect("text"))
+        .collect()
 }
 
 /// The API's pool settings: what `crates/api/src/store/mysql.rs` sets on each connection.
@@ -246,12 +252,12 @@ async fn the_standby_forwards_writes_and_reads_its_own_writes() {
         "writes are forwarded"
     );
     // SESSION: the next read sees it, at once.
-    let email: String = sqlx::query_scalar("SELECT email FROM unicorn_user WHERE uuid = ?")
+    let email: Vec<u8> = sqlx::query_scalar("SELECT email FROM unicorn_user WHERE uuid = ?")
         .bind("w1")
         .fetch_one(&mut *connection)
         .await
         .expect("the session reads its own write");
-    assert_eq!(email, "w1@example.com");
+    assert_eq!(email, b"w1@example.com");
     assert_eq!(
         user_ids(&database, EAST).await,
         ["w1"],
@@ -260,13 +266,13 @@ async fn the_standby_forwards_writes_and_reads_its_own_writes() {
 
     // A transaction that writes, as the API's: lock, write, commit, then read.
     let mut transaction = connection.begin().await.expect("begin");
-    let locked: Option<String> =
+    let locked: Option<Vec<u8>> =
         sqlx::query_scalar("SELECT uuid FROM unicorn_user WHERE uuid = ? FOR UPDATE")
             .bind("w1")
             .fetch_optional(&mut *transaction)
             .await
             .expect("a locking read, forwarded");
-    assert_eq!(locked.as_deref(), Some("w1"));
+    assert_eq!(locked.as_deref(), Some(&b"w1"[..]));
     sqlx::query("INSERT INTO unicorn_user (uuid, email) VALUES (?, ?)")
         .bind("w2")
         .bind("w2@example.com")

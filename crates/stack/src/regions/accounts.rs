@@ -20,6 +20,48 @@ impl TwoRegions {
     }
 }
 
+/// A line of `unishop-stack regions`' input for the accounts' global database:
+/// `accounts switchover|promote|lose|rejoin REGION`, each printing what it did (how long writes
+/// were refused, what a rejoin discarded, the writer) before its answer. `None` for other lines.
+pub fn command(stack: &mut TwoRegions, line: &str) -> Option<Result<(), String>> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let (action, region) = match words.as_slice() {
+        ["accounts", action, region] => (*action, *region),
+        ["accounts", ..] => {
+            return Some(Err(
+                "accounts needs switchover|promote|lose|rejoin and a region".to_owned(),
+            ))
+        }
+        _ => return None,
+    };
+    let Some(mut accounts) = stack.accounts() else {
+        return Some(Err(
+            "the accounts' global database runs with --store mysql-dynamodb".to_owned(),
+        ));
+    };
+    let result = match action {
+        "switchover" => accounts.switchover(region).map(|refused| {
+            println!("accounts: writes refused for {} ms", refused.as_millis());
+        }),
+        "promote" => accounts.promote(region),
+        "lose" => accounts.lose(region),
+        "rejoin" => accounts.rejoin(region).map(|discarded| {
+            println!(
+                "accounts: {region} rejoined, {} transactions and {} accounts discarded",
+                discarded.transactions,
+                discarded.users.len()
+            );
+        }),
+        other => Err(format!(
+            "unknown accounts command {other}: switchover, promote, lose or rejoin"
+        )),
+    };
+    if result.is_ok() {
+        println!("accounts: the writer is {}", accounts.current_writer());
+    }
+    Some(result)
+}
+
 /// [`AuroraGlobalDatabase`]'s controls, each run to its end.
 pub struct Accounts<'a> {
     database: &'a mut AuroraGlobalDatabase,

@@ -341,8 +341,9 @@ impl TwoRegions {
 /// specs). Prints one JSON line, `{"site", "primary", "standby", "folder"}`, then obeys one command
 /// per line on standard input, answering `ok` or `error: ...` once it is done: `kill`, `restart`,
 /// `freeze`, `thaw` (of the primary, or of the region named after them: `kill us-west-1`),
-/// `active REGION` (the write flag). Other lines on standard output are progress to show, not
-/// answers. Stops everything at the end of its input.
+/// `active REGION` (the write flag), and on `mysql-dynamodb` `accounts switchover|promote|lose|rejoin
+/// REGION` (the global database's controls, [`accounts::command`]). Other lines on standard output
+/// are progress to show, not answers. Stops everything at the end of its input.
 pub fn serve_stack(
     build: Build,
     dist: PathBuf,
@@ -369,6 +370,13 @@ pub fn serve_stack(
     );
     for line in std::io::stdin().lines() {
         let line = line.map_err(|e| format!("reading commands: {e}"))?;
+        if let Some(result) = accounts::command(&mut stack, &line) {
+            match result {
+                Ok(()) => println!("ok"),
+                Err(error) => println!("error: {error}"),
+            }
+            continue;
+        }
         let mut words = line.split_whitespace();
         let (verb, argument) = (words.next(), words.next());
         let region = match argument {

@@ -277,9 +277,9 @@ impl AuroraGlobalDatabase {
     }
 
     /// Planned switchover to `target`: the writer is made read-only, `target` waits until it has
-    /// applied the writer's last transaction, is promoted, and the old writer replicates from it.
-    /// Answers how long writes were refused (from read-only on the old writer to writable on the
-    /// new one).
+    /// applied the writer's last transaction, is promoted, and the old writer replicates from it
+    /// (the call returns once it has caught up, or failed to within the limit). Answers how long
+    /// writes were refused (from read-only on the old writer to writable on the new one).
     pub async fn switchover(&mut self, target: &str) -> Result<Duration, String> {
         let target = region_index(target)?;
         let (old, old_port, target_port) = {
@@ -333,6 +333,9 @@ impl AuroraGlobalDatabase {
         .await?;
         self.replicate(old, target_port, Some(&mut old_writer))
             .await?;
+        // Done when the old writer replicates again, as Aurora's switchover ends with the
+        // topology healthy; writes were open meanwhile. Not catching up is not a failed switchover.
+        let _ = self.wait_caught_up(old).await;
         Ok(refused_for)
     }
 
@@ -442,9 +445,15 @@ impl AuroraGlobalDatabase {
         server.lost = false;
         server.diverged = false;
         let port = port_of(server)?;
-        let mut topology = lock(&self.topology);
-        topology.ports[index] = Some(port);
-        topology.epoch += 1;
+        {
+            let mut topology = lock(&self.topology);
+            topology.ports[index] = Some(port);
+            topology.epoch += 1;
+        }
+        if index != writer {
+            // Back once it has caught up, as an Aurora secondary is reported available once synced.
+            self.wait_caught_up(index).await?;
+        }
         Ok(discarded)
     }
 
@@ -638,17 +647,18 @@ fn copy_writer(writer_port: u16, port: u16, dump: &Path) -> Result<String, Strin
             String::from_utf8_lossy(&status.stderr)
         ));
     }
-    let text = std::fs::read_to_string(dump)
-        .map_err(|e| format!("cannot read {}: {e}", dump.display()))?;
-    let position = text
+    // With --master-data the position comes at the end of the dump, as a comment.
+    let bytes = std::fs::read(dump).map_err(|e| format!("cannot read {}: {e}", dump.display()))?;
+    let position = String::from_utf8_lossy(&bytes)
         .lines()
+        .rev()
         .find_map(|line| {
             line.split("gtid_slave_pos='")
                 .nth(1)
                 .and_then(|rest| rest.split('\'').next())
+                .map(str::to_owned)
         })
-        .ok_or("mariadb-dump wrote no GTID position")?
-        .to_owned();
+        .ok_or("mariadb-dump wrote no GTID position")?;
     let input =
         std::fs::File::open(dump).map_err(|e| format!("cannot read {}: {e}", dump.display()))?;
     let load = Command::new("mariadb")
@@ -687,16 +697,18 @@ fn sequence_of(position: &str) -> u64 {
 }
 
 async fn users(connection: &mut MySqlConnection, sql: &str) -> Result<Vec<DiscardedUser>, String> {
-    let rows: Vec<(String, String, String)> = sqlx::query_as(sql)
+    // Bytes: the API's columns are utf8mb4_bin, which the driver reports as binary.
+    let rows: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = sqlx::query_as(sql)
         .fetch_all(connection)
         .await
         .map_err(|e| format!("reading the accounts: {e}"))?;
+    let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
     Ok(rows
         .into_iter()
         .map(|(uuid, email, created_at)| DiscardedUser {
-            uuid,
-            email,
-            created_at,
+            uuid: text(uuid),
+            email: text(email),
+            created_at: text(created_at),
         })
         .collect())
 }
