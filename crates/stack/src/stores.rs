@@ -75,10 +75,13 @@ impl StoreServers {
         );
         servers.aurora = Some(aurora);
         servers.env.push(("UNISHOP_TOKEN_KEY", token_key()));
-        // What the Lambda functions get: write forwarding needs it in the standby region.
+        // What the Lambda functions get (write forwarding needs it in the standby region), unless
+        // the environment says otherwise.
+        let consistency = std::env::var("UNISHOP_AURORA_READ_CONSISTENCY")
+            .unwrap_or_else(|_| "SESSION".to_owned());
         servers
             .env
-            .push(("UNISHOP_AURORA_READ_CONSISTENCY", "SESSION".to_owned()));
+            .push(("UNISHOP_AURORA_READ_CONSISTENCY", consistency));
         Ok(servers)
     }
 
