@@ -398,3 +398,47 @@ async fn a_lost_replica_rejoins_and_catches_up_without_ending_the_writers_sessio
     assert_eq!(user_ids(&database, WEST).await, ["during"]);
     assert!(database.rejoin(WEST).await.is_err(), "not lost");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_reads_wait_for_the_writer_and_session_reads_only_for_their_own_writes() {
+    let database = start().await;
+    let session = api_pool(&database.api_url(WEST).unwrap(), Some("SESSION")).await;
+    let global = api_pool(&database.api_url(WEST).unwrap(), Some("GLOBAL")).await;
+    // Warm both sessions up before replication is held.
+    for pool in [&session, &global] {
+        sqlx::query("SELECT 1").execute(pool).await.expect("a read");
+    }
+    let mut replica = admin(&database, WEST).await;
+    replica
+        .execute("STOP SLAVE SQL_THREAD")
+        .await
+        .expect("the replica stops applying");
+    add_user(&mut admin(&database, EAST).await, "elsewhere").await;
+
+    let count = "SELECT COUNT(*) FROM unicorn_user";
+    let seen_by_session: i64 = sqlx::query_scalar(count)
+        .fetch_one(&session)
+        .await
+        .expect("a SESSION read");
+    assert_eq!(
+        seen_by_session, 0,
+        "another session's write is not waited for"
+    );
+
+    let global_read = tokio::spawn(async move {
+        sqlx::query_scalar::<_, i64>(count)
+            .fetch_one(&global)
+            .await
+            .expect("a GLOBAL read")
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !global_read.is_finished(),
+        "a GLOBAL read waits for the writer's position"
+    );
+    replica
+        .execute("START SLAVE SQL_THREAD")
+        .await
+        .expect("the replica applies again");
+    assert_eq!(global_read.await.expect("the read ends"), 1);
+}

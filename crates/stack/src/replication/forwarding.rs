@@ -51,8 +51,8 @@ use super::wire::{
     err_packet, first_text_value, handshake_response, ok_packet, read_packet, read_response,
     response_capabilities, response_user_and_database, without_tls_and_compression,
     write_all_packets, write_packet, Answer, Packet, COM_QUERY, COM_QUIT, COM_STMT_CLOSE,
-    COM_STMT_EXECUTE, COM_STMT_PREPARE, COM_STMT_RESET, SERVER_STATUS_AUTOCOMMIT,
-    SERVER_STATUS_IN_TRANS,
+    COM_STMT_EXECUTE, COM_STMT_PREPARE, COM_STMT_RESET, COM_STMT_SEND_LONG_DATA,
+    SERVER_STATUS_AUTOCOMMIT, SERVER_STATUS_IN_TRANS,
 };
 
 /// How long a read waits for the replica to catch up under `SESSION` or `GLOBAL`, in seconds.
@@ -424,6 +424,8 @@ impl Session {
                         drop(self.relay_local(&payload, Answer::Single).await?);
                     }
                 }
+                // No answer; the parameter's data goes where the statement was prepared.
+                Some(COM_STMT_SEND_LONG_DATA) => write_packet(&mut self.local, 0, &payload).await?,
                 Some(_) => drop(self.relay_local(&payload, Answer::Single).await?),
             }
         }
