@@ -134,7 +134,8 @@ struct RegionServer {
     server: Option<MariaDb>,
     folder: PathBuf,
     server_id: u32,
-    /// Lost: stopped, its data kept for [`AuroraGlobalDatabase::rejoin`].
+    /// Stopped (lost), its data kept for [`AuroraGlobalDatabase::rejoin`]; serving again only once
+    /// the topology has its port back.
     lost: bool,
     /// Was the writer when the other region was promoted: its copy may hold transactions the new
     /// writer never received, so it must be rebuilt before it serves again.
@@ -417,13 +418,18 @@ impl AuroraGlobalDatabase {
     /// rebuilt from a copy of the writer and replicates from it, as Aurora rebuilds an old primary.
     pub async fn rejoin(&mut self, region: &str) -> Result<Discarded, String> {
         let index = region_index(region)?;
-        let writer = lock(&self.topology).writer;
-        let (lost, diverged) = (self.servers[index].lost, self.servers[index].diverged);
-        if !lost && !diverged {
+        let (writer, serving) = {
+            let topology = lock(&self.topology);
+            (topology.writer, topology.ports[index].is_some())
+        };
+        let diverged = self.servers[index].diverged;
+        if serving && !diverged {
             return Err(format!("{region} is not lost"));
         }
-        if lost {
+        if self.servers[index].lost {
             restart(&mut self.servers[index]).await?;
+            // A rejoin that fails after this point can be run again without restarting.
+            self.servers[index].lost = false;
         }
         let port = port_of(&self.servers[index])?;
         let mut discarded = Discarded::default();
