@@ -45,8 +45,9 @@ enum Task {
         /// edge on :8080 that routes /api and /api-standby as CloudFront does.
         #[arg(long)]
         two_regions: bool,
-        /// The store both regions share (with --two-regions); mysql-dynamodb starts a MariaDB and
-        /// a moto_server (a fake DynamoDB) of its own, removed when dev stops.
+        /// The stores (with --two-regions); mysql-dynamodb starts a MariaDB server per region
+        /// replicating (the Aurora global database stand-in) and a moto_server (a fake DynamoDB),
+        /// removed when dev stops.
         #[arg(long, value_enum, default_value_t, requires = "two_regions")]
         store: StoreKind,
     },

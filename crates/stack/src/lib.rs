@@ -8,8 +8,10 @@
 //! - [`drill`]: scripted shoppers through the failover policy while the primary fails.
 //! - [`stores`]: the store servers the stack and `cargo xtask bench api` run the API on, through
 //!   the one set of launchers, [`mariadb`] and [`moto`] (which the API's tests use too).
-//! - [`replication`]: the regions' stores replicated as AWS replicates them
-//!   ([`replication::global_tables`]: DynamoDB global tables between two moto_servers).
+//! - [`replication`]: the regions' stores replicated as AWS replicates them: DynamoDB global
+//!   tables between two moto_servers ([`replication::global_tables`]), the Aurora global database
+//!   stand-in (two MariaDB servers replicating, with switchover, promotion, loss and rejoin) and
+//!   its write-forwarding proxy.
 //! - [`process`]: running commands and servers (also xtask's), and the workspace's folders.
 //! - [`site`]: what the site's files are served as, by the edge and by a release's buckets.
 //!

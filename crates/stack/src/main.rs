@@ -23,7 +23,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// The two-region stack for a program driving it (the browser specs): prints its addresses
-    /// as JSON, then takes kill|restart|freeze|thaw|lose|back [REGION] and active REGION on standard input,
+    /// as JSON, then takes kill|restart|freeze|thaw|lose|back [REGION], active REGION and
+    /// (mysql-dynamodb) accounts switchover|promote|lose|rejoin REGION on standard input,
     /// answering `ok` or `error: ...` to each; stops at the end of its input.
     Regions {
         /// The storefront's release build to serve.
@@ -35,7 +36,9 @@ enum Command {
         /// Run the API's debug build instead of its release build.
         #[arg(long)]
         debug: bool,
-        /// Where the regions keep their data.
+        /// The stores: one SQLite file both regions share, or a MariaDB server per region
+        /// (the Aurora global database stand-in) and a moto_server per region (the global
+        /// tables' stand-in).
         #[arg(long, value_enum, default_value_t)]
         store: StoreKind,
     },

@@ -48,10 +48,15 @@ impl MariaDb {
             options,
             process: None,
         };
+        // A temporary folder of its own: in the shared /tmp, servers bootstrapping side by side
+        // were seen losing their temporary tables.
+        std::fs::create_dir_all(server.tmp())
+            .map_err(|e| format!("cannot create {}: {e}", server.tmp().display()))?;
         run_captured(
             Command::new("mariadb-install-db")
                 .arg("--no-defaults")
                 .arg(format!("--datadir={}", server.data().display()))
+                .arg(format!("--tmpdir={}", server.tmp().display()))
                 .args([
                     "--auth-root-authentication-method=normal",
                     "--skip-test-db",
@@ -122,6 +127,7 @@ impl MariaDb {
         command
             .arg("--no-defaults")
             .arg(format!("--datadir={}", self.data().display()))
+            .arg(format!("--tmpdir={}", self.tmp().display()))
             .arg(format!("--socket={}", self.socket().display()))
             .arg(format!(
                 "--pid-file={}",
@@ -160,6 +166,10 @@ impl MariaDb {
 
     fn data(&self) -> PathBuf {
         self.folder.join("data")
+    }
+
+    fn tmp(&self) -> PathBuf {
+        self.folder.join("tmp")
     }
 
     fn socket(&self) -> PathBuf {

@@ -12,6 +12,7 @@ use std::process::Command;
 use crate::mariadb::MariaDb;
 use crate::moto::MotoServer;
 use crate::process::run;
+use crate::replication::aurora::{AuroraGlobalDatabase, DEFAULT_ROUND_TRIP};
 use crate::replication::global_tables::Replica;
 
 /// Where the two-region stack's API processes keep their data.
@@ -20,9 +21,11 @@ pub enum StoreKind {
     /// One SQLite file both regions open (the stand-in for the global tables).
     #[default]
     Sqlite,
-    /// The production pair: catalogue and accounts in one MariaDB database both regions share
-    /// (the stand-in for an Aurora MySQL global database), carts and orders in a moto_server per
-    /// region (a fake DynamoDB) replicated as global tables are (by the stack's replicator).
+    /// The production pair: catalogue and accounts in a MariaDB server per region, replicating
+    /// and forwarding writes as an Aurora MySQL global database does
+    /// ([`crate::replication::aurora`]), carts and orders in a moto_server per region (a fake
+    /// DynamoDB) replicated as global tables are (by the stack's replicator,
+    /// [`crate::replication::global_tables`]).
     MysqlDynamodb,
 }
 
@@ -45,6 +48,8 @@ type Env = Vec<(&'static str, String)>;
 pub struct StoreServers {
     // Fields drop in order: both servers are killed before the folder is removed.
     mariadb: Option<MariaDb>,
+    /// The two-region stack's accounts: a server per region (instead of `mariadb`).
+    aurora: Option<AuroraGlobalDatabase>,
     moto: Option<MotoServer>,
     /// The two-region stack's copies of the global tables, one per region (then `moto` is
     /// `None`), each with the variables that put a region's API on it.
@@ -60,11 +65,34 @@ impl StoreServers {
         Self::launch(folder, mysql, dynamodb.then_some(MotoServer::start))
     }
 
-    /// The servers for the two-region stack: MariaDB, and a moto_server per region of `regions`
+    /// The servers for the two-region stack: the Aurora global database stand-in (a MariaDB
+    /// server per region, its tasks on `runtime`), and a moto_server per region of `regions`
     /// answering one request at a time ([`MotoServer::start_replica`]: the drill checks every
-    /// acknowledged write), each region's API on its own ([`StoreServers::env_of`]).
-    pub fn start_for_two_regions(folder: &Path, regions: [&str; 2]) -> Result<Self, String> {
-        let mut servers = Self::launch(folder, true, None)?;
+    /// acknowledged write), each region's API on its own ([`StoreServers::env_for`]).
+    pub fn start_for_two_regions(
+        folder: &Path,
+        regions: [&str; 2],
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<Self, String> {
+        let mut servers = Self::launch(folder, false, None)?;
+        let aurora = runtime.block_on(AuroraGlobalDatabase::start(
+            &folder.join("aurora"),
+            DEFAULT_ROUND_TRIP,
+        ))?;
+        println!(
+            "  accounts: MariaDB per region replicating, {} the writer, each API through its region's \
+             write-forwarding proxy (the stand-in for an Aurora MySQL global database)",
+            aurora.current_writer()
+        );
+        servers.aurora = Some(aurora);
+        servers.env.push(("UNISHOP_TOKEN_KEY", token_key()));
+        // What the Lambda functions get (write forwarding needs it in the standby region), unless
+        // the environment says otherwise.
+        let consistency = std::env::var("UNISHOP_AURORA_READ_CONSISTENCY")
+            .unwrap_or_else(|_| LAMBDA_READ_CONSISTENCY.to_owned());
+        servers
+            .env
+            .push(("UNISHOP_AURORA_READ_CONSISTENCY", consistency));
         for region in regions {
             let moto = MotoServer::start_replica(
                 &folder.join(format!("moto_server-{region}.log")),
@@ -90,6 +118,7 @@ impl StoreServers {
             .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
         let mut servers = StoreServers {
             mariadb: None,
+            aurora: None,
             moto: None,
             replicas: Vec::new(),
             folder: folder.to_path_buf(),
@@ -104,11 +133,7 @@ impl StoreServers {
             );
             servers.mariadb = Some(mariadb);
             servers.env.push(("UNISHOP_DATABASE_URL", url));
-            // A shared database needs a shared token key; a fresh one per run.
-            let key: String = std::iter::repeat_with(fastrand::alphanumeric)
-                .take(48)
-                .collect();
-            servers.env.push(("UNISHOP_TOKEN_KEY", key));
+            servers.env.push(("UNISHOP_TOKEN_KEY", token_key()));
         }
         if let Some(start_moto) = moto {
             let moto = start_moto(&folder.join("moto_server.log"))?;
@@ -127,14 +152,22 @@ impl StoreServers {
         &self.env
     }
 
-    /// [`StoreServers::env`] for `region`'s API: with its own copy of the global tables, when
-    /// started for two regions.
-    pub fn env_of(&self, region: &str) -> Vec<(&'static str, String)> {
+    /// [`StoreServers::env`] for the API in `region`: with the Aurora stand-in, its database URL is
+    /// its region's write-forwarding proxy; with the global tables' copies, its own copy.
+    pub fn env_for(&self, region: &str) -> Result<Vec<(&'static str, String)>, String> {
         let mut env = self.env.clone();
+        if let Some(aurora) = &self.aurora {
+            env.push(("UNISHOP_DATABASE_URL", aurora.api_url(region)?));
+        }
         if let Some((_, _, dynamodb)) = self.replicas.iter().find(|(r, _, _)| r.region == region) {
             env.extend(dynamodb.iter().cloned());
         }
-        env
+        Ok(env)
+    }
+
+    /// The Aurora global database stand-in, in the two-region stack.
+    pub fn aurora(&mut self) -> Option<&mut AuroraGlobalDatabase> {
+        self.aurora.as_mut()
     }
 
     /// The copies of the global tables, one per region (none unless started for two regions).
@@ -168,6 +201,13 @@ impl StoreServers {
         migrate
             .envs(self.env.iter().map(|(name, value)| (name, value)))
             .arg("migrate");
+        if let Some(aurora) = &self.aurora {
+            // DDL is not forwarded: the schema goes to the writer, through its region's endpoint.
+            migrate.env(
+                "UNISHOP_DATABASE_URL",
+                aurora.api_url(aurora.current_writer())?,
+            );
+        }
         let first_replica = self.replicas.first().map(|(_, _, env)| env);
         migrate.envs(
             first_replica
@@ -196,15 +236,27 @@ impl StoreServers {
 impl Drop for StoreServers {
     fn drop(&mut self) {
         drop(self.mariadb.take());
+        drop(self.aurora.take());
         drop(self.moto.take());
         self.replicas.clear();
         let _ = std::fs::remove_dir_all(&self.folder);
     }
 }
 
+/// `UNISHOP_AURORA_READ_CONSISTENCY` as `infra/templates/regional.yaml` gives it to the Lambda
+/// functions: the stack's APIs run with the same settings.
+pub const LAMBDA_READ_CONSISTENCY: &str = "GLOBAL";
+
 /// The table names the stack's APIs use.
 pub const CARTS_TABLE: &str = "unishop-carts";
 pub const ORDERS_TABLE: &str = "unishop-orders";
+
+/// A shared database needs a shared token key; a fresh one per run.
+fn token_key() -> String {
+    std::iter::repeat_with(fastrand::alphanumeric)
+        .take(48)
+        .collect()
+}
 
 /// The environment that puts the API's carts and orders in DynamoDB on the emulator at `url`, as
 /// `region` (moto takes any credentials and keeps each region's tables apart).
@@ -217,4 +269,26 @@ fn dynamodb_env(url: &str, region: &str) -> [(&'static str, String); 6] {
         ("AWS_ACCESS_KEY_ID", "emulator".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "emulator".to_owned()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LAMBDA_READ_CONSISTENCY;
+    use crate::process::repo_root;
+
+    #[test]
+    fn the_stack_reads_with_the_lambdas_consistency() {
+        let template = std::fs::read_to_string(repo_root().join("infra/templates/regional.yaml"))
+            .expect("the regional template");
+        let values: Vec<&str> = template
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("UNISHOP_AURORA_READ_CONSISTENCY:"))
+            .map(str::trim)
+            .collect();
+        assert!(!values.is_empty(), "the template sets the consistency");
+        assert!(
+            values.iter().all(|value| *value == LAMBDA_READ_CONSISTENCY),
+            "{values:?}"
+        );
+    }
 }

@@ -34,10 +34,10 @@ pub struct DrillArgs {
     /// Use the API binary already built (`cargo build --release -p unishop-api`).
     #[arg(long)]
     pub skip_build: bool,
-    /// The store: one SQLite file both regions share, or one MariaDB database (the stand-in for
-    /// the Aurora global database) and a moto_server per region (a fake DynamoDB) replicated as
-    /// the DynamoDB global tables are; the servers are stopped and their folder removed at the
-    /// end.
+    /// The stores: one SQLite file both regions share, or a MariaDB server per region replicating
+    /// as the Aurora global database (each API through its region's write-forwarding proxy) and a
+    /// moto_server per region (a fake DynamoDB) replicated as the DynamoDB global tables are; the
+    /// servers are stopped and their folder removed at the end.
     #[arg(long, value_enum, default_value_t)]
     pub store: StoreKind,
     /// The global tables' replication lag in ms (`--store mysql-dynamodb`; default 1000).

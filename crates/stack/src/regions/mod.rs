@@ -3,12 +3,14 @@
 //! (the stand-in for the global tables), and the [`edge`] in front of them routing `/api` and
 //! `/api-standby` as CloudFront does, with an active-region flag for writes.
 //!
-//! The store is a SQLite file in the stack's folder, or ([`StoreKind::MysqlDynamodb`]) one MariaDB
-//! database of the stack's own, shared by both regions as an Aurora global database would be, and
-//! a moto_server per region for carts and orders, replicated as DynamoDB global tables are
+//! The store is a SQLite file in the stack's folder, or ([`StoreKind::MysqlDynamodb`]) the Aurora
+//! global database stand-in (a MariaDB server per region, replicating; each API through its
+//! region's write-forwarding proxy, controlled through [`TwoRegions::accounts`]) and a
+//! moto_server per region for carts and orders, replicated as DynamoDB global tables are
 //! ([`GlobalTables`], lag [`REPLICATION_LAG_VARIABLE`] ms, default 1 s). Every `UNISHOP_*`
 //! variable of the environment reaches both API processes too.
 
+pub mod accounts;
 pub mod edge;
 
 use std::io::{BufRead, BufReader};
@@ -273,41 +275,42 @@ impl TwoRegions {
     pub fn start(options: Options) -> Result<Self, String> {
         std::fs::create_dir_all(&options.folder)
             .map_err(|e| format!("cannot create {}: {e}", options.folder.display()))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the edge's runtime: {e}"))?;
         let stores = match options.store {
             StoreKind::Sqlite => None,
             StoreKind::MysqlDynamodb => {
                 let servers = StoreServers::start_for_two_regions(
                     &options.folder.join("stores"),
                     [PRIMARY_REGION, STANDBY_REGION],
+                    runtime.handle(),
                 )?;
                 servers.migrate(&options.build.binary())?;
                 Some(servers)
             }
         };
-        let store_env = |region: &str| {
+        let store_env = |region| {
             stores
                 .as_ref()
-                .map_or_else(Vec::new, |servers| servers.env_of(region))
+                .map_or_else(|| Ok(Vec::new()), |servers| servers.env_for(region))
         };
         let primary = RegionApi::start(
             PRIMARY_REGION,
             options.primary_port,
             &options,
-            store_env(PRIMARY_REGION),
+            store_env(PRIMARY_REGION)?,
         )?;
         let standby = RegionApi::start(
             STANDBY_REGION,
             options.standby_port,
             &options,
-            store_env(STANDBY_REGION),
+            store_env(STANDBY_REGION)?,
         )?;
         let active = ActiveRegion::in_folder(&options.folder);
         active.set(PRIMARY_REGION)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the edge's runtime: {e}"))?;
         let global_tables = match stores.as_ref().map(StoreServers::replicas) {
             Some(replicas) if !replicas.is_empty() => {
                 let pair: [_; 2] = replicas
@@ -399,8 +402,10 @@ impl TwoRegions {
 /// per line on standard input, answering `ok` or `error: ...` once it is done: `kill`, `restart`,
 /// `freeze`, `thaw` (of the primary, or of the region named after them: `kill us-west-1`),
 /// `lose`, `back` (the region whole: its API and its copy of the global tables, and their
-/// replication), `active REGION` (the write flag). Other lines on standard output are progress to show, not
-/// answers. Stops everything at the end of its input.
+/// replication), `active REGION` (the write flag), and on `mysql-dynamodb` `accounts
+/// switchover|promote|lose|rejoin REGION` (the global database's controls, [`accounts::command`]).
+/// Other lines on standard output are progress to show, not answers. Stops everything at the end
+/// of its input.
 pub fn serve_stack(
     build: Build,
     dist: PathBuf,
@@ -428,6 +433,13 @@ pub fn serve_stack(
     );
     for line in std::io::stdin().lines() {
         let line = line.map_err(|e| format!("reading commands: {e}"))?;
+        if let Some(result) = accounts::command(&mut stack, &line) {
+            match result {
+                Ok(()) => println!("ok"),
+                Err(error) => println!("error: {error}"),
+            }
+            continue;
+        }
         let mut words = line.split_whitespace();
         let (verb, argument) = (words.next(), words.next());
         let named = argument.unwrap_or(PRIMARY_REGION);
