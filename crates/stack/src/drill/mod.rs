@@ -13,9 +13,10 @@ mod shopper;
 
 use std::time::{Duration, Instant};
 
-use unishop_model::{Cart, Order};
+use unishop_model::{Cart, Order, ORIGIN_SECRET_HEADER};
 
 use crate::process::{repo_root, target_dir, InterruptGuard};
+use crate::regions::edge::origin_secret;
 use crate::regions::{Build, Options, TwoRegions};
 use crate::stores::StoreKind;
 
@@ -219,6 +220,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     loop {
         let answer = http
             .get(url)
+            .header(ORIGIN_SECRET_HEADER, origin_secret())
             .bearer_auth(token)
             .timeout(Duration::from_secs(10))
             .send()
