@@ -272,6 +272,12 @@ impl TwoRegions {
                 servers.migrate(&options.build.binary())?;
                 Some(servers)
             }
+            other @ (StoreKind::Dynamodb | StoreKind::Mysql) => {
+                return Err(format!(
+                    "the two-region stack runs on sqlite or mysql-dynamodb, not {} (which `cargo xtask bench api` measures)",
+                    other.name()
+                ))
+            }
         };
         let store_env = stores
             .as_ref()
