@@ -41,6 +41,9 @@ pub fn dev() -> Result<(), String> {
         "the API",
         Command::new(target_dir().join("debug/unishop-api"))
             .env("UNISHOP_BIND", API_ADDRESS)
+            // Trunk's proxy adds no origin secret: this API answers it without one.
+            .env_remove("UNISHOP_ORIGIN_SECRET")
+            .env_remove("UNISHOP_ORIGIN_SECRET_ARN")
             .current_dir(repo_root()),
     )?;
     let site = Service::spawn(

@@ -173,9 +173,11 @@ async fn read_versions(
     secrets: &Secrets,
     arn: &str,
 ) -> Result<Vec<ValueDigest>, OriginSecretError> {
-    let current = secrets.read(arn).await?;
-    let mut digests = vec![digest_of(nonempty(&current)?)];
-    if let Some(previous) = secrets.read_stage(arn, PREVIOUS_STAGE).await? {
+    // Both at once: this is on a cold start's path.
+    let (current, previous) =
+        tokio::join!(secrets.read(arn), secrets.read_stage(arn, PREVIOUS_STAGE));
+    let mut digests = vec![digest_of(nonempty(&current?)?)];
+    if let Some(previous) = previous? {
         if !previous.0.is_empty() {
             digests.push(digest_of(previous.0.as_bytes()));
         }
