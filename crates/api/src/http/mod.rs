@@ -160,7 +160,7 @@ pub fn router(state: AppState) -> Router {
         // Outside CORS, so that a preflight that did not come through the edge is refused too.
         .layer(middleware::from_fn_with_state(
             state.origin_secret.clone(),
-            through_the_edge,
+            origin::require,
         ))
         // Every log line of a request, the handler's included, carries its request id.
         .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
@@ -171,18 +171,6 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-}
-
-/// [`origin::require`] when an origin secret is configured.
-async fn through_the_edge(
-    axum::extract::State(secret): axum::extract::State<Option<Arc<OriginSecret>>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match secret {
-        Some(secret) => origin::require(axum::extract::State(secret), request, next).await,
-        None => next.run(request).await,
-    }
 }
 
 /// Answers 503 when a request runs past [`REQUEST_TIME_LIMIT`].

@@ -19,7 +19,7 @@
 //! version taken out of the secret is refused within minutes. The comparison takes the same time
 //! whatever the value (SHA-256 digests compared in constant time).
 
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -198,15 +198,16 @@ pub fn refusal() -> Error {
     ))
 }
 
-/// Middleware: refuses a request without the origin secret, unless its path [`is_open`].
+/// Middleware: refuses a request without the origin secret, unless its path [`is_open`] or no
+/// secret is configured.
 pub async fn require(
-    State(secret): State<std::sync::Arc<OriginSecret>>,
+    State(secret): State<Option<Arc<OriginSecret>>>,
     request: Request,
     next: Next,
 ) -> Response {
-    if is_open(request.uri().path()) {
+    let Some(secret) = secret.filter(|_| !is_open(request.uri().path())) else {
         return next.run(request).await;
-    }
+    };
     let presented = request.headers().get(ORIGIN_SECRET_HEADER);
     let accepted = match presented {
         Some(value) => secret.accepts(value.as_bytes()).await,
