@@ -155,3 +155,36 @@ fn bench_bundle() -> Result<()> {
     println!("{}", sizes.line());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use unishop_stack::stores::StoreKind;
+
+    use super::{Cli, Task};
+
+    #[test]
+    fn bench_api_takes_every_store_by_its_old_name() {
+        for (value, kind) in [
+            ("sqlite", StoreKind::Sqlite),
+            ("dynamodb", StoreKind::Dynamodb),
+            ("mysql", StoreKind::Mysql),
+            ("mysql-dynamodb", StoreKind::MysqlDynamodb),
+        ] {
+            let cli = Cli::try_parse_from(["cargo xtask", "bench", "api", "--store", value])
+                .expect("parses");
+            assert!(
+                matches!(cli.command, Task::Bench { store, .. } if store == kind),
+                "{value}"
+            );
+        }
+        let default = Cli::try_parse_from(["cargo xtask", "bench", "api"]).expect("parses");
+        assert!(matches!(
+            default.command,
+            Task::Bench {
+                store: StoreKind::Sqlite,
+                ..
+            }
+        ));
+    }
+}
