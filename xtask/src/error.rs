@@ -31,6 +31,18 @@ pub enum Error {
     /// A tool's output does not say what it should.
     #[error("{tool}: {detail}")]
     Output { tool: &'static str, detail: String },
+    /// A port the command must listen on is taken.
+    #[error("something is already listening on {address}; stop it (another `cargo xtask dev`?) and run again")]
+    PortTaken { address: String },
+    /// A process the command runs stopped by itself.
+    #[error("{name} stopped unexpectedly ({status}); everything else is stopped too")]
+    Stopped {
+        name: String,
+        status: std::process::ExitStatus,
+    },
+    /// Ctrl-C cannot be caught, so what the command starts could not be stopped with it.
+    #[error("cannot catch Ctrl-C: {0}")]
+    Interrupts(#[from] ctrlc::Error),
     /// A step of a module that reports its failures as text.
     #[error("{0}")]
     Step(String),
