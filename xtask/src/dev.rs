@@ -9,19 +9,20 @@ use std::time::Duration;
 use unishop_stack::regions::{Build, Options, TwoRegions};
 use unishop_stack::stores::StoreKind;
 
+use crate::error::{Error, Result};
 use crate::process::{port_open, repo_root, run, target_dir, Service};
 use crate::setup::{setup, Scope};
 
 const API_ADDRESS: &str = "127.0.0.1:3000";
 const SITE_ADDRESS: &str = "127.0.0.1:8080";
 
-pub fn dev() -> Result<(), String> {
+pub fn dev() -> Result<()> {
     setup(Scope::Dev)?;
     for address in [API_ADDRESS, SITE_ADDRESS] {
         if port_open(address) {
-            return Err(format!(
-                "something is already listening on {address}; stop it (another `cargo xtask dev`?) and run again"
-            ));
+            return Err(Error::PortTaken {
+                address: address.to_owned(),
+            });
         }
     }
     println!("dev: building the API");
@@ -31,8 +32,7 @@ pub fn dev() -> Result<(), String> {
 
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
-        .map_err(|e| format!("cannot catch Ctrl-C: {e}"))?;
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))?;
 
     println!(
         "dev: starting the API on http://{API_ADDRESS} and the storefront on http://{SITE_ADDRESS}"
@@ -41,6 +41,9 @@ pub fn dev() -> Result<(), String> {
         "the API",
         Command::new(target_dir().join("debug/unishop-api"))
             .env("UNISHOP_BIND", API_ADDRESS)
+            // Trunk's proxy adds no origin secret: this API answers it without one.
+            .env_remove("UNISHOP_ORIGIN_SECRET")
+            .env_remove("UNISHOP_ORIGIN_SECRET_ARN")
             .current_dir(repo_root()),
     )?;
     let site = Service::spawn(
@@ -53,10 +56,10 @@ pub fn dev() -> Result<(), String> {
     while !stop.load(Ordering::SeqCst) {
         for service in services.iter_mut() {
             if let Some(status) = service.exited() {
-                return Err(format!(
-                    "{} stopped unexpectedly ({status}); everything else is stopped too",
-                    service.name
-                ));
+                return Err(Error::Stopped {
+                    name: service.name.to_owned(),
+                    status,
+                });
             }
         }
         if !announced && port_open(SITE_ADDRESS) && port_open(API_ADDRESS) {
@@ -86,13 +89,13 @@ const STANDBY_API_ADDRESS: &str = "127.0.0.1:3001";
 
 /// `cargo xtask dev --two-regions`: us-east-1 on :3000, us-west-1 on :3001, both on one store,
 /// and the edge on :8080 serving the storefront (rebuilt by `trunk watch` on every change).
-pub fn dev_two_regions(store: StoreKind) -> Result<(), String> {
+pub fn dev_two_regions(store: StoreKind) -> Result<()> {
     setup(Scope::Dev)?;
     for address in [API_ADDRESS, STANDBY_API_ADDRESS, SITE_ADDRESS] {
         if port_open(address) {
-            return Err(format!(
-                "something is already listening on {address}; stop it (another `cargo xtask dev`?) and run again"
-            ));
+            return Err(Error::PortTaken {
+                address: address.to_owned(),
+            });
         }
     }
     println!("dev: building the API and the storefront");
@@ -101,8 +104,7 @@ pub fn dev_two_regions(store: StoreKind) -> Result<(), String> {
 
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
-        .map_err(|e| format!("cannot catch Ctrl-C: {e}"))?;
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))?;
 
     let port = |address: &str| {
         address
@@ -136,7 +138,7 @@ pub fn dev_two_regions(store: StoreKind) -> Result<(), String> {
     println!("    /api/* (the rest)                         the active region: `cargo xtask failover --local` / `failback --local`");
     println!("    /api-standby/*                            always us-west-1");
     println!(
-        "  us-east-1: {}   us-west-1: {}",
+        "  us-east-1: {}   us-west-1: {}  (their own ports answer /health only: the edge adds the origin secret)",
         stack.primary.base, stack.standby.base
     );
     println!("  Press Ctrl-C to stop everything.");
@@ -148,9 +150,10 @@ pub fn dev_two_regions(store: StoreKind) -> Result<(), String> {
             (watch.name, watch.exited()),
         ] {
             if let Some(status) = exited {
-                return Err(format!(
-                    "{name} stopped unexpectedly ({status}); everything else is stopped too"
-                ));
+                return Err(Error::Stopped {
+                    name: name.to_owned(),
+                    status,
+                });
             }
         }
         std::thread::sleep(Duration::from_millis(200));

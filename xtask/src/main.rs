@@ -1,11 +1,13 @@
 //! Unishop's developer commands, run as `cargo xtask <command>`.
 
 mod api_checks;
+mod api_server;
 mod aws;
 mod bench;
 mod build;
 mod deploy;
 mod dev;
+mod error;
 mod failover;
 mod infra;
 mod lambda;
@@ -17,6 +19,7 @@ mod teardown;
 mod test;
 
 use clap::{Parser, Subcommand};
+use error::Result;
 use unishop_stack::drill::DrillArgs;
 use unishop_stack::stores::StoreKind;
 
@@ -86,8 +89,8 @@ enum Task {
         #[arg(value_enum, default_value = "storefront")]
         what: BenchTarget,
         /// Where the API keeps its data for `bench api`.
-        #[arg(long, value_enum, default_value = "sqlite")]
-        store: api_checks::BenchStore,
+        #[arg(long, value_enum, default_value_t)]
+        store: StoreKind,
     },
 }
 
@@ -104,44 +107,7 @@ enum BenchTarget {
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Task::Setup { dev_only } => setup::setup(if dev_only {
-            setup::Scope::Dev
-        } else {
-            setup::Scope::Test
-        }),
-        Task::Dev {
-            two_regions: false, ..
-        } => dev::dev(),
-        Task::Dev {
-            two_regions: true,
-            store,
-        } => dev::dev_two_regions(store),
-        Task::Build(args) => build::build(&args).map(|dist| println!("built {}", dist.display())),
-        Task::Test => test::test(),
-        Task::Drill(args) => unishop_stack::drill::drill(&args),
-        Task::CheckInfra => infra::check_infra(&process::repo_root()),
-        Task::Release(args) => release::release(&args),
-        Task::Rollback(args) => release::rollback(&args),
-        Task::Failover(args) => failover::failover(&args),
-        Task::Failback(args) => failover::failback(&args),
-        Task::Deploy(args) => deploy::deploy(&args),
-        Task::Status(args) => status::status(&args),
-        Task::Teardown(args) => teardown::teardown(&args),
-        Task::PackageLambda(args) => lambda::package_lambda(&args),
-        Task::Bench { what, store } => match what {
-            BenchTarget::Storefront => setup::setup(setup::Scope::Test)
-                .and_then(|()| bench_bundle())
-                .and_then(|()| bench::first_render()),
-            BenchTarget::Bundle => setup::setup(setup::Scope::Dev).and_then(|()| bench_bundle()),
-            BenchTarget::FirstRender => setup::setup(setup::Scope::Test)
-                .and_then(|()| bench::build_release())
-                .and_then(|_| bench::first_render()),
-            BenchTarget::Api => api_checks::bench_api(&process::repo_root(), store),
-        },
-    };
-    match result {
+    match run(Cli::parse().command) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -150,9 +116,89 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn bench_bundle() -> Result<(), String> {
+fn run(task: Task) -> Result<()> {
+    match task {
+        Task::Setup { dev_only } => setup::setup(if dev_only {
+            setup::Scope::Dev
+        } else {
+            setup::Scope::Test
+        })?,
+        Task::Dev {
+            two_regions: false, ..
+        } => dev::dev()?,
+        Task::Dev {
+            two_regions: true,
+            store,
+        } => dev::dev_two_regions(store)?,
+        Task::Build(args) => println!("built {}", build::build(&args)?.display()),
+        Task::Test => test::test()?,
+        Task::Drill(args) => unishop_stack::drill::drill(&args)?,
+        Task::CheckInfra => infra::check_infra(&process::repo_root())?,
+        Task::Release(args) => release::release(&args)?,
+        Task::Rollback(args) => release::rollback(&args)?,
+        Task::Failover(args) => failover::failover(&args)?,
+        Task::Failback(args) => failover::failback(&args)?,
+        Task::Deploy(args) => deploy::deploy(&args)?,
+        Task::Status(args) => status::status(&args)?,
+        Task::Teardown(args) => teardown::teardown(&args)?,
+        Task::PackageLambda(args) => lambda::package_lambda(&args)?,
+        Task::Bench { what, store } => match what {
+            BenchTarget::Storefront => {
+                setup::setup(setup::Scope::Test)?;
+                bench_bundle()?;
+                bench::first_render()?;
+            }
+            BenchTarget::Bundle => {
+                setup::setup(setup::Scope::Dev)?;
+                bench_bundle()?;
+            }
+            BenchTarget::FirstRender => {
+                setup::setup(setup::Scope::Test)?;
+                bench::build_release()?;
+                bench::first_render()?;
+            }
+            BenchTarget::Api => bench::api::bench_api(&process::repo_root(), store)?,
+        },
+    }
+    Ok(())
+}
+
+fn bench_bundle() -> Result<()> {
     let dist = bench::build_release()?;
     let sizes = bench::bundle_sizes(&dist)?;
     println!("{}", sizes.line());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use unishop_stack::stores::StoreKind;
+
+    use super::{Cli, Task};
+
+    #[test]
+    fn bench_api_takes_every_store_by_its_old_name() {
+        for (value, kind) in [
+            ("sqlite", StoreKind::Sqlite),
+            ("dynamodb", StoreKind::Dynamodb),
+            ("mysql", StoreKind::Mysql),
+            ("mysql-dynamodb", StoreKind::MysqlDynamodb),
+        ] {
+            let cli = Cli::try_parse_from(["cargo xtask", "bench", "api", "--store", value])
+                .expect("parses");
+            assert!(
+                matches!(cli.command, Task::Bench { store, .. } if store == kind),
+                "{value}"
+            );
+        }
+        let default = Cli::try_parse_from(["cargo xtask", "bench", "api"]).expect("parses");
+        assert!(matches!(
+            default.command,
+            Task::Bench {
+                store: StoreKind::Sqlite,
+                ..
+            }
+        ));
+    }
 }

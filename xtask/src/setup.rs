@@ -59,7 +59,9 @@ fn steps(scope: Scope) -> (Vec<Step>, Vec<Step>) {
                 debian_packages as fn() -> Result<(), String>,
             ),
             ("e2e packages", e2e_packages),
-            ("schemathesis", crate::api_checks::setup_schemathesis),
+            ("schemathesis", || {
+                crate::api_checks::setup_schemathesis().map_err(String::from)
+            }),
             ("infrastructure tools (pip)", crate::infra::setup_pip_tools),
         ]);
     }

@@ -134,7 +134,10 @@ pub fn test() -> Result<(), String> {
         )?;
         step(
             "API against its OpenAPI document (schemathesis)",
-            &mut |_| crate::api_checks::run_schemathesis(&target_dir().join("debug/unishop-api")),
+            &mut |_| {
+                crate::api_checks::run_schemathesis(&target_dir().join("debug/unishop-api"))
+                    .map_err(String::from)
+            },
         )?;
         step(
             "storefront on the host (feature ssr, the prerenderer): clippy and unit tests",
@@ -169,7 +172,7 @@ pub fn test() -> Result<(), String> {
             let dist = build_release()?;
             let sizes = bundle_sizes(&dist)?;
             println!("  {}", sizes.line());
-            check_budget(&sizes)
+            Ok(check_budget(&sizes)?)
         })?;
         step(
             "infrastructure: cfn-lint, cfn-guard, CloudFront functions",

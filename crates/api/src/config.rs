@@ -86,6 +86,24 @@ pub struct Config {
     #[arg(long, env = "UNISHOP_WRITE_DEADLINE_MS", default_value_t = crate::http::DEFAULT_WRITE_DEADLINE.as_millis() as u64)]
     pub write_deadline_ms: u64,
 
+    /// The origin secret: when set, every request but `/health` and `/health/*` must carry it in
+    /// the `x-unishop-origin-secret` header, which the edge in front of the API adds (CloudFront's
+    /// origin custom header, or the local edge), and is otherwise answered 403. Unset (with
+    /// `--origin-secret-arn` unset too): no check, for an API run on its own (`cargo xtask dev`).
+    #[arg(long, env = "UNISHOP_ORIGIN_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub origin_secret: Option<Secret>,
+
+    /// ARN of a Secrets Manager secret holding the origin secret (as `--origin-secret`): its
+    /// current and previous versions (AWSCURRENT, AWSPREVIOUS) are accepted, so a rotation never
+    /// locks out the edge while it is re-deployed; an unknown value makes the API read both again
+    /// (at most every 30 s), and they are read again every 5 minutes.
+    #[arg(
+        long,
+        env = "UNISHOP_ORIGIN_SECRET_ARN",
+        conflicts_with = "origin_secret"
+    )]
+    pub origin_secret_arn: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -168,6 +186,24 @@ mod tests {
         ])
         .expect("parses");
         assert!(!format!("{config:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn the_origin_secret_is_a_value_or_an_arn_and_never_shows() {
+        let config =
+            Config::try_parse_from(["unishop-api", "--origin-secret", "edge-only-edge-only"])
+                .expect("parses");
+        assert!(!format!("{config:?}").contains("edge-only"));
+        assert!(Config::try_parse_from([
+            "unishop-api",
+            "--origin-secret",
+            "x",
+            "--origin-secret-arn",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:origin"
+        ])
+        .is_err());
+        let neither = Config::try_parse_from(["unishop-api"]).expect("parses");
+        assert!(neither.origin_secret.is_none() && neither.origin_secret_arn.is_none());
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The secrets the API reads from Secrets Manager once at start (the database password, the token
-//! key). Values are held as [`Secret`]s, whose `Debug` hides them, and never logged.
+//! The secrets the API reads from Secrets Manager: once at start (the database password, the token
+//! key), or again when they may have been rotated (the origin secret, [`crate::http::origin`]).
+//! Values are held as [`Secret`]s, whose `Debug` hides them, and never logged.
 
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
@@ -15,7 +16,11 @@ pub enum SecretError {
     NoPassword { arn: String },
 }
 
+/// The staging label of a secret's version before the latest rotation.
+pub const PREVIOUS_STAGE: &str = "AWSPREVIOUS";
+
 /// Reads secrets through one Secrets Manager client.
+#[derive(Clone)]
 pub struct Secrets {
     client: aws_sdk_secretsmanager::Client,
 }
@@ -25,6 +30,11 @@ impl Secrets {
         Self {
             client: aws_sdk_secretsmanager::Client::new(config),
         }
+    }
+
+    /// Reads through a client of the caller's (an emulator's, in tests).
+    pub fn from_client(client: aws_sdk_secretsmanager::Client) -> Self {
+        Self { client }
     }
 
     /// The secret's text (its current version).
@@ -39,12 +49,33 @@ impl Secrets {
                 arn: arn.to_owned(),
                 detail: DisplayErrorContext(e).to_string(),
             })?;
-        answer
-            .secret_string()
-            .map(|text| Secret(text.to_owned()))
-            .ok_or_else(|| SecretError::NotText {
+        text_of(arn, &answer)
+    }
+
+    /// The text of the secret's version labelled `stage` (such as [`PREVIOUS_STAGE`]), or `None`
+    /// when no version carries that label (a secret never rotated has no previous version).
+    pub async fn read_stage(&self, arn: &str, stage: &str) -> Result<Option<Secret>, SecretError> {
+        let answer = self
+            .client
+            .get_secret_value()
+            .secret_id(arn)
+            .version_stage(stage)
+            .send()
+            .await;
+        match answer {
+            Ok(answer) => text_of(arn, &answer).map(Some),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(SecretError::Unreadable {
                 arn: arn.to_owned(),
-            })
+                detail: DisplayErrorContext(error).to_string(),
+            }),
+        }
     }
 
     /// The database password: the `password` field of a JSON secret (as RDS and the global
@@ -52,6 +83,18 @@ impl Secrets {
     pub async fn database_password(&self, arn: &str) -> Result<Secret, SecretError> {
         database_password(arn, self.read(arn).await?)
     }
+}
+
+fn text_of(
+    arn: &str,
+    answer: &aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput,
+) -> Result<Secret, SecretError> {
+    answer
+        .secret_string()
+        .map(|text| Secret(text.to_owned()))
+        .ok_or_else(|| SecretError::NotText {
+            arn: arn.to_owned(),
+        })
 }
 
 fn database_password(arn: &str, secret: Secret) -> Result<Secret, SecretError> {

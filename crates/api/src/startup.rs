@@ -3,6 +3,7 @@
 
 use crate::auth::TokenKey;
 use crate::config::{Config, Secret};
+use crate::http::origin::{OriginSecret, OriginSecretError};
 use crate::http::AppState;
 use crate::secrets::{SecretError, Secrets};
 use crate::store::dynamodb::{DynamoStore, Tables};
@@ -56,6 +57,8 @@ pub enum StartError {
     Secret(#[from] SecretError),
     #[error("cannot open the database {url}: {error}")]
     Database { url: String, error: StoreError },
+    #[error("the origin secret: {0}")]
+    OriginSecret(#[from] OriginSecretError),
     #[error("the token key: {0}")]
     TokenKey(String),
     #[error("{0}")]
@@ -88,8 +91,27 @@ pub async fn app_state(config: &Config) -> Result<AppState, StartError> {
         None => stores,
     };
     let tokens = token_key(config, secrets.as_ref(), data_folder.as_deref()).await?;
-    Ok(AppState::new(&config.region, stores, tokens)
-        .with_write_deadline(std::time::Duration::from_millis(config.write_deadline_ms)))
+    let state = AppState::new(&config.region, stores, tokens)
+        .with_write_deadline(std::time::Duration::from_millis(config.write_deadline_ms));
+    Ok(match origin_secret(config, secrets).await? {
+        Some(secret) => state.with_origin_secret(secret),
+        None => state,
+    })
+}
+
+/// The origin secret requests must carry, when one is configured.
+async fn origin_secret(
+    config: &Config,
+    secrets: Option<Secrets>,
+) -> Result<Option<OriginSecret>, StartError> {
+    let secret = match (&config.origin_secret, &config.origin_secret_arn, secrets) {
+        (Some(value), _, _) => OriginSecret::fixed(value)?,
+        (None, Some(arn), Some(secrets)) => {
+            OriginSecret::from_secrets_manager(secrets, arn).await?
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(secret))
 }
 
 /// `unishop-api migrate [--create-tables]`: applies the SQL migrations and the seed.
@@ -133,7 +155,10 @@ async fn dynamodb(tables: Tables) -> Result<DynamoStore, StartError> {
 
 /// A Secrets Manager client, when a setting names a secret.
 async fn secrets_if_named(config: &Config) -> Option<Secrets> {
-    if config.database_secret_arn.is_none() && config.token_key_secret_arn.is_none() {
+    if config.database_secret_arn.is_none()
+        && config.token_key_secret_arn.is_none()
+        && config.origin_secret_arn.is_none()
+    {
         return None;
     }
     Some(Secrets::new(&crate::aws::sdk_config().await))

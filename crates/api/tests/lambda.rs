@@ -8,6 +8,8 @@ use lambda_http::tower::ServiceExt;
 use lambda_http::{Adapter, Context, LambdaEvent};
 use serde_json::{json, Value};
 use unishop_api::auth::TokenKey;
+use unishop_api::config::Secret;
+use unishop_api::http::origin::{OriginSecret, ORIGIN_SECRET_HEADER};
 use unishop_api::seed::product_uuid;
 use unishop_api::store::sqlite::SqliteStore;
 use unishop_api::{router, AppState};
@@ -243,4 +245,49 @@ async fn health_and_cors_preflight_answer_through_lambda() {
         .as_str()
         .expect("allowed headers")
         .contains("idempotency-key"));
+}
+
+#[tokio::test]
+async fn behind_an_origin_secret_lambda_answers_only_the_edge() {
+    let store = SqliteStore::open("sqlite::memory:")
+        .await
+        .expect("in-memory store opens");
+    let tokens = TokenKey::new("lambda-key-lambda-key-lambda-key-lamb").expect("key");
+    let secret = OriginSecret::fixed(&Secret("from-cloudfront-only".into())).expect("secret");
+    let app =
+        router(AppState::new("us-west-1", store.into_stores(), tokens).with_origin_secret(secret));
+
+    // Straight at the execute-api address: no header, or a guessed one.
+    let direct = invoke(&app, event("GET", "/unicorns", json!({}), None)).await;
+    assert_problem(&direct, 403, ORIGIN_SECRET_HEADER);
+    let guessed = invoke(
+        &app,
+        event(
+            "GET",
+            "/unicorns",
+            json!({ORIGIN_SECRET_HEADER: "from-cloudfront-onl"}),
+            None,
+        ),
+    )
+    .await;
+    assert_problem(&guessed, 403, "through the shop's CloudFront distribution");
+
+    let through_the_edge = invoke(
+        &app,
+        event(
+            "GET",
+            "/unicorns",
+            json!({ORIGIN_SECRET_HEADER: "from-cloudfront-only"}),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(
+        through_the_edge["statusCode"],
+        json!(200),
+        "{through_the_edge}"
+    );
+
+    let health = invoke(&app, event("GET", "/health", json!({}), None)).await;
+    assert_eq!(health["statusCode"], json!(200), "{health}");
 }

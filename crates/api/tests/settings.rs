@@ -6,7 +6,8 @@ use clap::CommandFactory;
 use unishop_api::Config;
 
 /// What the function needs in AWS: region, Aurora (URL, password, TLS, read consistency, pool),
-/// the shared token key, and the DynamoDB tables for carts and orders.
+/// the shared token key, the origin secret CloudFront sends, and the DynamoDB tables for carts
+/// and orders.
 const LAMBDA_NEEDS: &[&str] = &[
     "UNISHOP_REGION",
     "UNISHOP_DATABASE_URL",
@@ -15,6 +16,7 @@ const LAMBDA_NEEDS: &[&str] = &[
     "UNISHOP_AURORA_READ_CONSISTENCY",
     "UNISHOP_DATABASE_MAX_CONNECTIONS",
     "UNISHOP_TOKEN_KEY_SECRET_ARN",
+    "UNISHOP_ORIGIN_SECRET_ARN",
     "UNISHOP_CARTS_TABLE",
     "UNISHOP_ORDERS_TABLE",
 ];

@@ -42,6 +42,11 @@ pub const REGION_HEADER: &str = "x-unishop-region";
 /// waited in a frozen process's socket is not applied when that process resumes.
 pub const RECEIVED_AT_HEADER: &str = "x-unishop-received-at";
 
+/// The header the edge in front of the API (CloudFront's origin custom header, or the local edge)
+/// adds to every request it sends on, holding the origin secret: an API configured with one
+/// answers 403 to a request without it, so its own address is no way around the edge.
+pub const ORIGIN_SECRET_HEADER: &str = "x-unishop-origin-secret";
+
 /// A product of the catalogue.
 ///
 /// `price` is the legacy field (a number of dollars); `priceCents` is exact and is what our API

@@ -71,13 +71,14 @@ const ZIP_CONTENT_MD5: &str = "import hashlib, sys, zipfile; z = zipfile.ZipFile
 print(h.hexdigest())";
 
 /// The global stack's outputs the regional stacks take, with the parameter of the same name.
-const GLOBAL_OUTPUTS: [&str; 6] = [
+const GLOBAL_OUTPUTS: [&str; 7] = [
     "CartsTableName",
     "OrdersTableName",
     "GlobalClusterIdentifier",
     "DatabaseEngineVersion",
     "DatabaseSecretArn",
     "TokenKeySecretArn",
+    "OriginSecretArn",
 ];
 
 const RESUME: &str = "fix the cause, then re-run `cargo xtask deploy`: the steps before this one \
@@ -274,6 +275,11 @@ pub fn plan(inputs: &Inputs) -> Plan {
         "StandbyApiDomainName={{{}}}",
         Shop::regional_output(standby, "ApiDomainName")
     )));
+    // CloudFront sends its value to both API origins, which answer nothing else.
+    edge.args.push(Value::template(format!(
+        "OriginSecretArn={{{}}}",
+        Shop::global_output("OriginSecretArn")
+    )));
     edge_inputs.push(edge);
     for key in ["DistributionId", "DistributionDomainName", "SiteUrl"] {
         edge_inputs.push(shop.read_edge(key));
@@ -422,6 +428,7 @@ mod tests {
         assert!(calls[standby].contains("ApiReservedConcurrency=0"));
         assert!(!calls[primary].contains("ApiReservedConcurrency"));
         assert!(calls[edge].contains("'StandbyApiDomainName=<us-west-1:ApiDomainName>'"));
+        assert!(calls[edge].contains("'OriginSecretArn=<global:OriginSecretArn>'"));
         assert_eq!(
             calls[release],
             "cargo xtask release --primary-bucket '<us-east-1:SiteBucketName>' \

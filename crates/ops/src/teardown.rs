@@ -26,7 +26,7 @@ pub struct Inputs {
     pub tables: Vec<String>,
     /// The Aurora global database identifier.
     pub global_cluster_id: String,
-    /// The secrets' names (`<prefix>/database`, `<prefix>/token-key`).
+    /// The secrets' names (`<prefix>/database`, `<prefix>/token-key`, `<prefix>/origin-secret`).
     pub secrets: Vec<String>,
     /// Lift deletion protection where it is on; otherwise stop there.
     pub lift_deletion_protection: bool,
@@ -38,7 +38,11 @@ impl Default for Inputs {
             shop: Shop::default(),
             tables: vec!["unishop-carts".into(), "unishop-orders".into()],
             global_cluster_id: "unishop-global".into(),
-            secrets: vec!["unishop/database".into(), "unishop/token-key".into()],
+            secrets: vec![
+                "unishop/database".into(),
+                "unishop/token-key".into(),
+                "unishop/origin-secret".into(),
+            ],
             lift_deletion_protection: false,
         }
     }

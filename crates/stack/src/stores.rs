@@ -15,17 +15,24 @@ use crate::process::run;
 use crate::replication::aurora::{AuroraGlobalDatabase, DEFAULT_ROUND_TRIP};
 use crate::replication::global_tables::Replica;
 
-/// Where the two-region stack's API processes keep their data.
+/// Where the API processes keep their data: the one list of stores for the two-region stack
+/// (`sqlite`, `mysql-dynamodb`) and `cargo xtask bench api` (all four).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum StoreKind {
-    /// One SQLite file both regions open (the stand-in for the global tables).
+    /// Everything in one SQLite file (in the two-region stack both regions open it, the stand-in
+    /// for the global tables).
     #[default]
     Sqlite,
+    /// Catalogue and accounts in SQLite, carts and orders in DynamoDB on moto_server (an
+    /// emulator, so figures measure moto, not DynamoDB). `bench api` only.
+    Dynamodb,
+    /// Everything in MySQL: a MariaDB server of its own, on loopback. `bench api` only.
+    Mysql,
     /// The production pair: catalogue and accounts in a MariaDB server per region, replicating
     /// and forwarding writes as an Aurora MySQL global database does
     /// ([`crate::replication::aurora`]), carts and orders in a moto_server per region (a fake
     /// DynamoDB) replicated as global tables are (by the stack's replicator,
-    /// [`crate::replication::global_tables`]).
+    /// [`crate::replication::global_tables`]); `bench api` runs one of each for one region.
     MysqlDynamodb,
 }
 
@@ -33,8 +40,20 @@ impl StoreKind {
     pub fn name(self) -> &'static str {
         match self {
             StoreKind::Sqlite => "sqlite",
+            StoreKind::Dynamodb => "dynamodb",
+            StoreKind::Mysql => "mysql",
             StoreKind::MysqlDynamodb => "mysql-dynamodb",
         }
+    }
+
+    /// Whether a MariaDB server holds the catalogue and accounts.
+    pub fn uses_mysql(self) -> bool {
+        matches!(self, StoreKind::Mysql | StoreKind::MysqlDynamodb)
+    }
+
+    /// Whether moto_server holds the carts and orders.
+    pub fn uses_dynamodb(self) -> bool {
+        matches!(self, StoreKind::Dynamodb | StoreKind::MysqlDynamodb)
     }
 }
 

@@ -16,11 +16,9 @@
 //! nothing. The CSP forbids inline scripts, so the release moves the inline module script Trunk
 //! injects into index.html to a hashed `boot-<hash>.js` file.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::AtomicUsize;
 use std::time::Instant;
 
 use crate::aws::Aws;
@@ -32,9 +30,11 @@ mod uploads;
 
 pub use moto_test::test_release_against_moto;
 pub use plan::externalize_inline_scripts;
-use plan::*;
-use unishop_stack::site::{config_json, content_type};
-use uploads::*;
+use plan::{build_plan, is_page, referenced_keys, served_outside_dist};
+use uploads::{
+    compare_buckets, copy_object_command, invalidation_command, list_objects, put_object_command,
+    upload_all, Bucket, Upload,
+};
 
 /// `Cache-Control` of files whose name carries a content hash.
 pub const CACHE_IMMUTABLE: &str = "public, max-age=31536000, immutable";

@@ -1,9 +1,20 @@
 //! The release and rollback run against moto_server (a fake S3 and CloudFront on loopback), called
 //! by `cargo xtask test`.
 
-use unishop_stack::moto::MotoServer;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-use super::*;
+use unishop_stack::moto::MotoServer;
+use unishop_stack::site::config_json;
+
+use super::plan::referenced_keys;
+use super::uploads::{bucket_differences, list_objects, Bucket};
+use super::{
+    now_nanos, run_release, run_rollback, ReleaseArgs, RollbackArgs, Target, CACHE_IMAGES,
+    CACHE_IMMUTABLE, CACHE_NO_CACHE,
+};
+use crate::aws::Aws;
+use crate::process::run_stdout;
 
 /// A fake Trunk output: index.html with an inline module initializer, hashed wasm/js/css, images,
 /// and a dev config.json that the release must not publish.

@@ -1,7 +1,15 @@
 //! What a release publishes, decided from `dist/` alone (no AWS): each file's content type and
 //! cache header, the release id, the per-bucket `config.json`, and the order of the phases.
 
-use super::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use unishop_stack::site::{config_json, content_type};
+
+use super::uploads::Bucket;
+use super::{
+    ReleaseArgs, CACHE_IMAGES, CACHE_IMMUTABLE, CACHE_NO_CACHE, CACHE_SHORT, RELEASES_PREFIX,
+};
 
 /// Whether a name part ends in a Trunk/wasm-bindgen content hash: `-` then 8 to 16 hex digits.
 pub(super) fn ends_with_hash(part: &str) -> bool {

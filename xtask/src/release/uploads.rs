@@ -1,7 +1,17 @@
 //! The S3 side of a release and a rollback: listing, uploading and copying objects in both site
 //! buckets, comparing the buckets, and invalidating the distribution.
 
-use super::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use unishop_stack::site::content_type;
+
+use super::plan::{cache_control, Object};
+use super::{human_bytes, RELEASES_PREFIX};
+use crate::aws::Aws;
+use crate::process::run_stdout;
 
 #[derive(Debug, Clone)]
 pub(super) struct Bucket {

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod json;
 pub mod openapi;
 pub mod orders;
+pub mod origin;
 pub mod request_id;
 pub mod snapshot;
 pub mod unicorns;
@@ -33,6 +34,7 @@ use unishop_model::{RECEIVED_AT_HEADER, REGION_HEADER};
 use crate::auth::TokenKey;
 use crate::store::{StoreError, Stores};
 use error::Error;
+use origin::OriginSecret;
 use snapshot::{CatalogueCache, Snapshot};
 
 /// The largest request body accepted, in bytes.
@@ -58,6 +60,8 @@ pub struct AppState {
     catalogue: Arc<CatalogueCache>,
     /// See [`DEFAULT_WRITE_DEADLINE`].
     write_deadline: Duration,
+    /// What a request must carry to be answered (see [`origin`]); `None`: no check.
+    origin_secret: Option<Arc<OriginSecret>>,
 }
 
 impl AppState {
@@ -68,7 +72,14 @@ impl AppState {
             tokens: Arc::new(tokens),
             catalogue: Arc::default(),
             write_deadline: DEFAULT_WRITE_DEADLINE,
+            origin_secret: None,
         }
+    }
+
+    /// Answers only requests that carry this origin secret (see [`origin`]), `/health` aside.
+    pub fn with_origin_secret(mut self, secret: OriginSecret) -> Self {
+        self.origin_secret = Some(Arc::new(secret));
+        self
     }
 
     /// How long after a write request arrives its write may still commit; past that the request
@@ -131,9 +142,6 @@ pub fn router(state: AppState) -> Router {
             write_deadline,
         ))
         .layer(CatchPanicLayer::custom(|_| Error::Internal.into_response()))
-        // Every log line of a request, the handler's included, carries its request id.
-        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
-        .layer(middleware::from_fn(request_id::assign))
         // The storefront calls the API cross-origin with a bearer token, which a wildcard
         // `Access-Control-Allow-Headers` does not cover: the asked-for headers are mirrored.
         .layer(
@@ -149,6 +157,14 @@ pub fn router(state: AppState) -> Router {
                 ])
                 .max_age(Duration::from_secs(600)),
         )
+        // Outside CORS, so that a preflight that did not come through the edge is refused too.
+        .layer(middleware::from_fn_with_state(
+            state.origin_secret.clone(),
+            origin::require,
+        ))
+        // Every log line of a request, the handler's included, carries its request id.
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
+        .layer(middleware::from_fn(request_id::assign))
         .layer(SetResponseHeaderLayer::overriding(region_header, region))
         // Anything personal must not be cached; catalogue reads set their own policy.
         .layer(SetResponseHeaderLayer::if_not_present(

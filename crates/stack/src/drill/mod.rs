@@ -13,9 +13,10 @@ mod shopper;
 
 use std::time::{Duration, Instant};
 
-use unishop_model::{Cart, Order};
+use unishop_model::{Cart, Order, ORIGIN_SECRET_HEADER};
 
 use crate::process::{repo_root, target_dir, InterruptGuard};
+use crate::regions::edge::origin_secret;
 use crate::regions::{Build, Options, TwoRegions};
 use crate::replication::global_tables::{lag_p99_ms, GlobalTables};
 use crate::stores::{StoreKind, CARTS_TABLE, ORDERS_TABLE};
@@ -313,6 +314,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     loop {
         let answer = http
             .get(url)
+            .header(ORIGIN_SECRET_HEADER, origin_secret())
             .bearer_auth(token)
             .timeout(Duration::from_secs(10))
             .send()

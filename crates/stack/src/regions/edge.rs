@@ -1,5 +1,5 @@
 //! The local edge: CloudFront and the two site buckets in one small HTTP server, routing as
-//! `infra/templates/edge.yaml` does (the table is in infra/README.md, "Local two-region stack"):
+//! `infra/templates/edge.yaml` does (the same table is in README.md, "Two regions on one machine"):
 //!
 //! | path | methods | origin |
 //! |---|---|---|
@@ -14,9 +14,14 @@
 //! Each origin has CloudFront's timeouts from `edge.yaml` ([`PRIMARY_TIMEOUTS`],
 //! [`STANDBY_TIMEOUTS`]; the read timeout here bounds the whole exchange), so the local stack costs
 //! a shopper what the deployed one does.
+//!
+//! Like CloudFront's origin custom header, the edge adds [`ORIGIN_SECRET_HEADER`] with the stack's
+//! [`origin_secret`] to every request it sends to an API, replacing any value the viewer sent; the
+//! stack starts both APIs with it, so they answer only through the edge (`/health` aside), as in
+//! AWS.
 
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -24,7 +29,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use unishop_model::RECEIVED_AT_HEADER;
+use unishop_model::{ORIGIN_SECRET_HEADER, RECEIVED_AT_HEADER};
 
 use super::{ActiveRegion, PRIMARY_REGION, STANDBY_REGION};
 
@@ -47,6 +52,18 @@ pub const STANDBY_TIMEOUTS: OriginTimeouts = OriginTimeouts {
     connect: Duration::from_secs(2),
     read: Duration::from_secs(6),
 };
+
+/// The origin secret of this process's stacks: made up once (32 letters and digits), given to the
+/// APIs as `UNISHOP_ORIGIN_SECRET` and sent by the edge. A local stand-in for the global stack's
+/// Secrets Manager secret: not from a cryptographic generator, and never rotated.
+pub fn origin_secret() -> &'static str {
+    static SECRET: OnceLock<String> = OnceLock::new();
+    SECRET.get_or_init(|| {
+        std::iter::repeat_with(fastrand::alphanumeric)
+            .take(32)
+            .collect()
+    })
+}
 
 /// The largest request body the edge passes on (the API refuses more than 64 KiB anyway).
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -246,11 +263,13 @@ async fn send(origin: &Origin, forward: &Forward) -> Result<Response, OriginFail
         .request(forward.method.clone(), url)
         .body(forward.body.clone());
     for (name, value) in &forward.headers {
-        if !is_hop_by_hop(name) && name != RECEIVED_AT_HEADER {
+        if !is_hop_by_hop(name) && name != RECEIVED_AT_HEADER && name != ORIGIN_SECRET_HEADER {
             request = request.header(name, value);
         }
     }
-    request = request.header(RECEIVED_AT_HEADER, forward.received_at_ms.to_string());
+    request = request
+        .header(RECEIVED_AT_HEADER, forward.received_at_ms.to_string())
+        .header(ORIGIN_SECRET_HEADER, origin_secret());
     let exchange = tokio::spawn(async move {
         let answer = request.send().await?;
         let status = answer.status();
@@ -353,7 +372,14 @@ async fn file_response(file: &Path, status: StatusCode) -> Response {
 mod tests {
     use axum::http::{Method, StatusCode};
 
-    use super::{api_path, is_catalogue_read, is_failover_status, prerendered_page};
+    use std::path::{Path, PathBuf};
+
+    use unishop_model::ORIGIN_SECRET_HEADER;
+
+    use super::{
+        api_path, is_catalogue_read, is_failover_status, origin_secret, prerendered_page, Edge,
+    };
+    use crate::regions::ActiveRegion;
 
     #[test]
     fn api_paths_keep_their_leading_slash() {
@@ -401,6 +427,49 @@ mod tests {
         ] {
             assert_eq!(prerendered_page(&shell, true), None, "{shell}");
         }
+    }
+
+    /// What the API behind the edge receives: the stack's secret, never the viewer's.
+    #[tokio::test]
+    async fn the_edge_sends_the_origin_secret_in_place_of_the_viewers() {
+        let echo = axum::Router::new().fallback(|headers: axum::http::HeaderMap| async move {
+            headers
+                .get(ORIGIN_SECRET_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("none")
+                .to_owned()
+        });
+        let api = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds");
+        let api_base = format!("http://{}", api.local_addr().expect("address"));
+        tokio::spawn(async move { axum::serve(api, echo).await });
+        let edge = Edge::new(
+            api_base.clone(),
+            api_base,
+            ActiveRegion::in_folder(Path::new("/nonexistent")),
+            PathBuf::new(),
+        )
+        .expect("an edge");
+        let site = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds");
+        let site_base = format!("http://{}", site.local_addr().expect("address"));
+        tokio::spawn(edge.serve(site));
+        let client = reqwest::Client::new();
+        for path in ["/api/cart", "/api/unicorns", "/api-standby/user/login"] {
+            let received = client
+                .get(format!("{site_base}{path}"))
+                .header(ORIGIN_SECRET_HEADER, "forged-by-the-viewer")
+                .send()
+                .await
+                .expect("answers")
+                .text()
+                .await
+                .expect("a body");
+            assert_eq!(received, origin_secret(), "{path}");
+        }
+        assert_eq!(origin_secret().len(), 32);
     }
 
     #[test]

@@ -154,6 +154,8 @@ impl RegionApi {
         command
             .env("UNISHOP_BIND", format!("127.0.0.1:{}", self.port))
             .env("UNISHOP_REGION", self.region)
+            .env("UNISHOP_ORIGIN_SECRET", edge::origin_secret())
+            .env_remove("UNISHOP_ORIGIN_SECRET_ARN")
             .stdout(Stdio::piped())
             .current_dir(repo_root());
         if std::env::var_os("UNISHOP_DATABASE_URL").is_none() {
@@ -290,6 +292,12 @@ impl TwoRegions {
                 )?;
                 servers.migrate(&options.build.binary())?;
                 Some(servers)
+            }
+            other @ (StoreKind::Dynamodb | StoreKind::Mysql) => {
+                return Err(format!(
+                    "the two-region stack runs on sqlite or mysql-dynamodb, not {} (which `cargo xtask bench api` measures)",
+                    other.name()
+                ))
             }
         };
         let store_env = |region| {

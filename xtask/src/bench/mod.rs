@@ -1,9 +1,13 @@
-//! `cargo xtask bench`: figures about the product, printed one line per measurement.
+//! `cargo xtask bench`: figures about the product, printed one line per measurement: here the
+//! storefront's bundle and first render, in [`api`] the API under load.
+
+pub mod api;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::error::{Error, Result};
 use crate::process::{repo_root, run};
 
 /// What the storefront may ship at most (wasm + js + css, brotli), in bytes. `cargo xtask test`
@@ -53,28 +57,24 @@ impl BundleSizes {
 
 /// Builds the site for release into `dist/`, as `cargo xtask build` does (for the local edge's
 /// address).
-pub fn build_release() -> Result<PathBuf, String> {
-    crate::build::build(&crate::build::BuildArgs::local())
+pub fn build_release() -> Result<PathBuf> {
+    Ok(crate::build::build(&crate::build::BuildArgs::local())?)
 }
 
 /// Measures the wasm, js and css files Trunk wrote at the top of `dist`.
-pub fn bundle_sizes(dist: &Path) -> Result<BundleSizes, String> {
-    let entries =
-        std::fs::read_dir(dist).map_err(|e| format!("cannot read {}: {e}", dist.display()))?;
+pub fn bundle_sizes(dist: &Path) -> Result<BundleSizes> {
+    let entries = std::fs::read_dir(dist).map_err(Error::file("read", dist))?;
     let mut sizes = BundleSizes::default();
     let mut seen_wasm = false;
     for entry in entries {
-        let path = entry
-            .map_err(|e| format!("cannot read {}: {e}", dist.display()))?
-            .path();
+        let path = entry.map_err(Error::file("read", dist))?.path();
         let Some(extension) = path.extension().and_then(|e| e.to_str()) else {
             continue;
         };
         if !matches!(extension, "wasm" | "js" | "css") {
             continue;
         }
-        let bytes =
-            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let bytes = std::fs::read(&path).map_err(Error::file("read", &path))?;
         let brotli = brotli_size(&bytes)?;
         match extension {
             "wasm" => {
@@ -88,24 +88,25 @@ pub fn bundle_sizes(dist: &Path) -> Result<BundleSizes, String> {
         }
     }
     if !seen_wasm {
-        return Err(format!(
+        return Err(Error::Step(format!(
             "{} holds no .wasm file: build the storefront first",
             dist.display()
-        ));
+        )));
     }
     Ok(sizes)
 }
 
-fn gzip_size(bytes: &[u8]) -> Result<usize, String> {
+fn gzip_size(bytes: &[u8]) -> Result<usize> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(bytes).map_err(|e| format!("gzip: {e}"))?;
+    let compress_error = |e: std::io::Error| Error::Step(format!("gzip: {e}"));
+    encoder.write_all(bytes).map_err(compress_error)?;
     encoder
         .finish()
         .map(|out| out.len())
-        .map_err(|e| format!("gzip: {e}"))
+        .map_err(compress_error)
 }
 
-fn brotli_size(bytes: &[u8]) -> Result<usize, String> {
+fn brotli_size(bytes: &[u8]) -> Result<usize> {
     let mut out = Vec::new();
     let params = brotli::enc::BrotliEncoderParams {
         quality: 11,
@@ -113,33 +114,33 @@ fn brotli_size(bytes: &[u8]) -> Result<usize, String> {
         ..Default::default()
     };
     brotli::BrotliCompress(&mut &bytes[..], &mut out, &params)
-        .map_err(|e| format!("brotli: {e}"))?;
+        .map_err(|e| Error::Step(format!("brotli: {e}")))?;
     Ok(out.len())
 }
 
 /// Runs `e2e/bench/first-render.mjs` against the release build in `dist/` and a debug API.
-pub fn first_render() -> Result<(), String> {
+pub fn first_render() -> Result<()> {
     let root = repo_root();
     run(Command::new("cargo")
         .args(["build", "--package", "unishop-api"])
         .current_dir(&root))?;
-    run(Command::new("node")
+    Ok(run(Command::new("node")
         .arg("e2e/bench/first-render.mjs")
         .env(
             "UNISHOP_API_BIN",
             crate::process::target_dir().join("debug/unishop-api"),
         )
         .env("UNISHOP_DIST", root.join("dist"))
-        .current_dir(&root))
+        .current_dir(&root))?)
 }
 
 /// Fails when the bundle is over budget.
-pub fn check_budget(sizes: &BundleSizes) -> Result<(), String> {
+pub fn check_budget(sizes: &BundleSizes) -> Result<()> {
     if sizes.total_br() > BUNDLE_BUDGET_BR {
-        return Err(format!(
+        return Err(Error::Step(format!(
             "the storefront bundle is {} bytes (brotli), over the budget of {BUNDLE_BUDGET_BR}",
             sizes.total_br()
-        ));
+        )));
     }
     println!(
         "  bundle budget: {} of {BUNDLE_BUDGET_BR} bytes (brotli) used, {} left",
@@ -151,7 +152,7 @@ pub fn check_budget(sizes: &BundleSizes) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{bundle_sizes, check_budget, BundleSizes, BUNDLE_BUDGET_BR};
 
     #[test]
     fn measures_each_kind_of_file_and_ignores_the_rest() {
@@ -178,7 +179,10 @@ mod tests {
         std::fs::create_dir_all(&dist).expect("temp dir");
         let result = bundle_sizes(&dist);
         std::fs::remove_dir_all(&dist).expect("clean up");
-        assert!(result.unwrap_err().contains("no .wasm file"));
+        assert!(result
+            .expect_err("no wasm")
+            .to_string()
+            .contains("no .wasm file"));
     }
 
     #[test]
