@@ -270,12 +270,21 @@ export class Page {
   /** Sets the size of the document's viewport (the window is sized around it). */
   async setViewportSize({ width, height }) {
     const inner = () => this.session.execute(() => [window.innerWidth, window.innerHeight]);
-    const [innerWidth, innerHeight] = await inner();
-    const { width: outerWidth, height: outerHeight } = await this.session.getWindowSize();
-    await this.session.setWindowSize(width + outerWidth - innerWidth, height + outerHeight - innerHeight);
-    const [gotWidth, gotHeight] = await inner();
-    if (gotWidth !== width || gotHeight !== height) {
-      throw new Error(`${ENGINE} gives a ${gotWidth}×${gotHeight} viewport, not the ${width}×${height} asked for`);
+    // WebKitGTK resizes its window asynchronously: the size asked for can show a few frames
+    // later, and on a busy machine a resize can be dropped, so the size is asked for again
+    // (from the window's size at that moment) until the viewport has it, within two seconds.
+    let got = await inner();
+    for (let attempt = 0; attempt < 20 && (got[0] !== width || got[1] !== height); attempt++) {
+      if (attempt % 5 === 0) {
+        const { width: outerWidth, height: outerHeight } = await this.session.getWindowSize();
+        await this.session.setWindowSize(width + outerWidth - got[0], height + outerHeight - got[1]);
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      got = await inner();
+    }
+    if (got[0] !== width || got[1] !== height) {
+      throw new Error(`${ENGINE} gives a ${got[0]}×${got[1]} viewport, not the ${width}×${height} asked for`);
     }
   }
 

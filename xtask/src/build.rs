@@ -2,8 +2,8 @@
 //! `config.json` aside; the `config.json` in `dist/` is the dev copy):
 //!
 //! 1. `trunk build --release`: the shell `index.html`, the hashed wasm, js and css, the images;
-//! 2. the inline module script Trunk puts in `index.html` moved to a hashed `boot-<hash>.js` (the
-//!    CSP forbids inline scripts), so every page built from the shell loads it from a file;
+//! 2. a check that the site's CSP (`infra/templates/edge.yaml`) allows the loader's two inline
+//!    scripts in `index.html` by their hashes, since every page built from the shell carries them;
 //! 3. the prerendered pages (`catalogue.html` for `/`, `product/{uuid}.html`), `sitemap.xml` and
 //!    `robots.txt`, rendered on the host by the storefront's own components (`src/prerender.rs`,
 //!    the `prerender` binary, feature `ssr`), from the seed catalogue or, with
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::process::{repo_root, run, run_stdout};
-use crate::release::externalize_inline_scripts;
+use crate::release::check_inline_scripts;
 
 /// The site's address when none is given: the local edge (`cargo xtask dev --two-regions`, the
 /// specs' stack). Canonical URLs, Open Graph tags and the sitemap name it.
@@ -60,7 +60,7 @@ pub fn build(args: &BuildArgs) -> Result<PathBuf, String> {
         .args(["build", "--release"])
         .current_dir(&root))?;
     let dist = root.join("dist");
-    move_boot_script(&dist)?;
+    check_loader_allowed(&dist)?;
     let mut prerender = ssr_cargo(&[
         "run",
         "--quiet",
@@ -146,17 +146,33 @@ fn rustflags(own: Option<String>) -> String {
     }
 }
 
-/// Moves the inline scripts of `dist/index.html` into hashed files beside it.
-fn move_boot_script(dist: &Path) -> Result<(), String> {
+/// The loader, Trunk.toml's `pattern_script`, with its placeholders (`{base}`, `{js}`, `{wasm}`)
+/// filled in as Trunk fills them: what `index.html` carries for a build whose files are `js` and
+/// `wasm` at the site's root.
+pub fn loader_scripts(js: &str, wasm: &str) -> Result<String, String> {
+    let file = repo_root().join("Trunk.toml");
+    let trunk = std::fs::read_to_string(&file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let pattern = trunk
+        .split("pattern_script = \"\"\"")
+        .nth(1)
+        .and_then(|rest| rest.split("\"\"\"").next())
+        .ok_or_else(|| format!("{} has no pattern_script = \"\"\"...\"\"\"", file.display()))?;
+    // TOML drops the newline that opens a multi-line string.
+    let pattern = pattern.strip_prefix('\n').unwrap_or(pattern);
+    Ok(pattern
+        .replace("{base}", "/")
+        .replace("{js}", js)
+        .replace("{wasm}", wasm))
+}
+
+/// Fails unless the site's CSP allows the inline scripts of `dist/index.html`.
+fn check_loader_allowed(dist: &Path) -> Result<(), String> {
     let index = dist.join("index.html");
     let html = std::fs::read_to_string(&index)
         .map_err(|e| format!("cannot read {}: {e}", index.display()))?;
-    let (html, files) = externalize_inline_scripts(&html);
-    for (name, body) in files {
-        let path = dist.join(&name);
-        std::fs::write(&path, body).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    }
-    std::fs::write(&index, html).map_err(|e| format!("cannot write {}: {e}", index.display()))
+    let csp = unishop_stack::site::content_security_policy(&repo_root())?;
+    check_inline_scripts(&index.display().to_string(), &html, &csp)
 }
 
 #[cfg(test)]
@@ -196,28 +212,11 @@ mod tests {
     }
 
     #[test]
-    fn the_shells_inline_initializer_moves_to_a_file_beside_it() {
-        let dist = std::env::temp_dir().join(format!("unishop-build-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dist).expect("temp dir");
-        std::fs::write(
-            dist.join("index.html"),
-            "<html><head><script type=\"module\">import init from '/a-0123456789abcdef.js';</script></head><body></body></html>",
-        )
-        .expect("write");
-        move_boot_script(&dist).expect("moved");
-        let html = std::fs::read_to_string(dist.join("index.html")).expect("read");
-        let boot: Vec<_> = std::fs::read_dir(&dist)
-            .expect("list")
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|name| name.starts_with("boot-"))
-            .collect();
-        std::fs::remove_dir_all(&dist).expect("clean up");
-        assert_eq!(boot.len(), 1);
-        assert!(html.contains(&format!(
-            "<script type=\"module\" src=\"/{}\"></script>",
-            boot[0]
-        )));
-        assert!(!html.contains("import init"));
+    fn the_csp_allows_the_loader_in_trunk_toml() {
+        let loader = loader_scripts("app-1.js", "app-1_bg.wasm").expect("the loader");
+        assert_eq!(crate::release::inline_scripts(&loader).len(), 2);
+        assert!(loader.contains("data-wasm=\"/app-1_bg.wasm\"") && !loader.contains("{base}"));
+        let csp = unishop_stack::site::content_security_policy(&repo_root()).expect("the CSP");
+        assert_eq!(check_inline_scripts("Trunk.toml", &loader, &csp), Ok(()));
     }
 }

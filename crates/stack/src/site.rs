@@ -1,5 +1,35 @@
 //! What the site's files are served as, by the release's buckets and by the local edge alike:
-//! each file's content type and the per-bucket `config.json`.
+//! each file's content type, the per-bucket `config.json` and the Content-Security-Policy.
+
+use std::path::Path;
+
+/// The template whose response headers policy gives the site its Content-Security-Policy.
+pub const EDGE_TEMPLATE: &str = "infra/templates/edge.yaml";
+
+/// The site's Content-Security-Policy as CloudFront sends it: the `ContentSecurityPolicy` of the
+/// response headers policy in [`EDGE_TEMPLATE`] under `repo`. One source: the local edge sends it
+/// too (so the browser specs run under it) and `cargo xtask build` checks the loader's inline
+/// scripts against it.
+pub fn content_security_policy(repo: &Path) -> Result<String, String> {
+    let file = repo.join(EDGE_TEMPLATE);
+    let template = std::fs::read_to_string(&file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    csp_in_template(&template).ok_or_else(|| {
+        format!(
+            "{} has no ContentSecurityPolicy: \"...\" line",
+            file.display()
+        )
+    })
+}
+
+/// The double-quoted value of the template's `ContentSecurityPolicy: "..."` line.
+fn csp_in_template(template: &str) -> Option<String> {
+    template.lines().find_map(|line| {
+        let value = line.trim().strip_prefix("ContentSecurityPolicy:")?.trim();
+        let value = value.strip_prefix('"')?.strip_suffix('"')?;
+        (!value.is_empty()).then(|| value.to_owned())
+    })
+}
 
 /// Content type to upload `key` with; `None` for an unknown extension.
 pub fn content_type(key: &str) -> Option<&'static str> {
@@ -58,7 +88,8 @@ fn json_string(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{config_json, content_type, json_string};
+    use super::{config_json, content_security_policy, content_type, csp_in_template, json_string};
+    use crate::process::repo_root;
 
     #[test]
     fn content_types_are_explicit() {
@@ -91,5 +122,23 @@ mod tests {
             "{\"host\": \"/api\", \"region\": \"us-west-1\", \"standbyHost\": \"/api-standby\"}\n"
         );
         assert_eq!(json_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+    }
+
+    #[test]
+    fn the_csp_is_the_edge_templates() {
+        let csp = content_security_policy(&repo_root()).expect("the edge template's CSP");
+        assert!(csp.starts_with("default-src 'self'"), "{csp}");
+        let scripts = csp
+            .split(';')
+            .find(|directive| directive.trim().starts_with("script-src"))
+            .expect("a script-src directive");
+        assert!(!scripts.contains("'unsafe-inline'"), "{scripts}");
+        assert_eq!(
+            csp_in_template(
+                "  x:\n    ContentSecurityPolicy:\n      ContentSecurityPolicy: \"a; b\"\n"
+            ),
+            Some("a; b".to_owned())
+        );
+        assert_eq!(csp_in_template("ContentSecurityPolicy: !Ref Csp"), None);
     }
 }

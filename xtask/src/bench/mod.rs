@@ -61,7 +61,9 @@ pub fn build_release() -> Result<PathBuf> {
     Ok(crate::build::build(&crate::build::BuildArgs::local())?)
 }
 
-/// Measures the wasm, js and css files Trunk wrote at the top of `dist`.
+/// Measures the wasm, js and css files Trunk wrote at the top of `dist`, and what the shell
+/// `index.html` (which every page is built from) carries inline: the loader's scripts count as js,
+/// the stylesheet Trunk inlines (index.html, `rel="inline"`) as css.
 pub fn bundle_sizes(dist: &Path) -> Result<BundleSizes> {
     let entries = std::fs::read_dir(dist).map_err(Error::file("read", dist))?;
     let mut sizes = BundleSizes::default();
@@ -87,6 +89,16 @@ pub fn bundle_sizes(dist: &Path) -> Result<BundleSizes> {
             _ => sizes.css_br += brotli,
         }
     }
+    let index = dist.join("index.html");
+    if index.is_file() {
+        let html = std::fs::read_to_string(&index).map_err(Error::file("read", &index))?;
+        for script in crate::release::inline_scripts(&html) {
+            sizes.js_br += brotli_size(script.as_bytes())?;
+        }
+        for style in inline_styles(&html) {
+            sizes.css_br += brotli_size(style.as_bytes())?;
+        }
+    }
     if !seen_wasm {
         return Err(Error::Step(format!(
             "{} holds no .wasm file: build the storefront first",
@@ -94,6 +106,24 @@ pub fn bundle_sizes(dist: &Path) -> Result<BundleSizes> {
         )));
     }
     Ok(sizes)
+}
+
+/// The contents of `html`'s `<style>` elements.
+fn inline_styles(html: &str) -> Vec<&str> {
+    let mut styles = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<style") {
+        let Some(open_end) = rest[start..].find('>') else {
+            break;
+        };
+        let body_start = start + open_end + 1;
+        let Some(close) = rest[body_start..].find("</style>") else {
+            break;
+        };
+        styles.push(&rest[body_start..body_start + close]);
+        rest = &rest[body_start + close + "</style>".len()..];
+    }
+    styles
 }
 
 fn gzip_size(bytes: &[u8]) -> Result<usize> {
@@ -164,7 +194,19 @@ mod tests {
         std::fs::write(dist.join("style-9f.css"), "body{margin:0}".repeat(50)).expect("write");
         std::fs::write(dist.join("index.html"), "<html></html>".repeat(500)).expect("write");
         let sizes = bundle_sizes(&dist).expect("measured");
+        std::fs::write(
+            dist.join("index.html"),
+            format!(
+                "<html><head><style>{}</style><script>{}</script><script type=\"application/json\">{{}}</script></head></html>",
+                "p{color:red}".repeat(50),
+                "let x = 1;".repeat(50)
+            ),
+        )
+        .expect("write");
+        let with_inline = bundle_sizes(&dist).expect("measured");
         std::fs::remove_dir_all(&dist).expect("clean up");
+        assert!(with_inline.css_br > sizes.css_br && with_inline.js_br > sizes.js_br);
+        assert_eq!(with_inline.wasm_br, sizes.wasm_br);
         assert_eq!(sizes.wasm_raw, 4096);
         assert!(sizes.wasm_br > 0 && sizes.wasm_br < sizes.wasm_raw);
         assert!(sizes.wasm_gz > 0 && sizes.wasm_gz < sizes.wasm_raw);

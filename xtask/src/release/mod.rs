@@ -13,8 +13,8 @@
 //!
 //! Nothing is ever deleted, so the previous release's hashed assets stay for pages already open.
 //! Unchanged objects (same key, ETag = MD5 of the bytes) are skipped, so a repeated release uploads
-//! nothing. The CSP forbids inline scripts, so the release moves the inline module script Trunk
-//! injects into index.html to a hashed `boot-<hash>.js` file.
+//! nothing. The CSP allows no inline script but the loader's two, by their hashes: the release
+//! refuses an `index.html` whose inline scripts it does not allow.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,8 +29,8 @@ mod plan;
 mod uploads;
 
 pub use moto_test::test_release_against_moto;
-pub use plan::externalize_inline_scripts;
 use plan::{build_plan, is_page, referenced_keys, served_outside_dist};
+pub use plan::{check_inline_scripts, inline_scripts};
 use uploads::{
     compare_buckets, copy_object_command, invalidation_command, list_objects, put_object_command,
     upload_all, Bucket, Upload,

@@ -10,6 +10,7 @@ use super::uploads::Bucket;
 use super::{
     ReleaseArgs, CACHE_IMAGES, CACHE_IMMUTABLE, CACHE_NO_CACHE, CACHE_SHORT, RELEASES_PREFIX,
 };
+use crate::process::repo_root;
 
 /// Whether a name part ends in a Trunk/wasm-bindgen content hash: `-` then 8 to 16 hex digits.
 pub(super) fn ends_with_hash(part: &str) -> bool {
@@ -53,12 +54,10 @@ pub fn cache_control(key: &str) -> &'static str {
     }
 }
 
-/// Moves inline `<script>` elements (the loader, Trunk.toml's `pattern_script`) into files, so the page runs
-/// under a CSP without `'unsafe-inline'`. Returns the new HTML and the (file name, contents) pairs;
-/// file names are `boot-<16 hex of the MD5>.js`, so they are hashed assets.
-pub fn externalize_inline_scripts(html: &str) -> (String, Vec<(String, String)>) {
-    let mut out = String::with_capacity(html.len());
-    let mut files = Vec::new();
+/// The bodies of `html`'s inline scripts that run (the loader, Trunk.toml's `pattern_script`):
+/// classic and module scripts without `src`, not data blocks such as JSON-LD.
+pub fn inline_scripts(html: &str) -> Vec<&str> {
+    let mut scripts = Vec::new();
     let mut rest = html;
     while let Some(start) = find_ci(rest, "<script") {
         let after_name = &rest[start + "<script".len()..];
@@ -75,28 +74,53 @@ pub fn externalize_inline_scripts(html: &str) -> (String, Vec<(String, String)>)
             break;
         };
         let body = &rest[body_start..body_start + close];
-        let end = body_start + close + "</script>".len();
         let kind = attr_value(attrs, "type")
             .unwrap_or_default()
             .to_ascii_lowercase();
         let javascript = matches!(kind.as_str(), "" | "module" | "text/javascript");
-        if !is_tag || attr_value(attrs, "src").is_some() || !javascript || body.trim().is_empty() {
-            out.push_str(&rest[..end]);
-        } else {
-            let name = format!("boot-{}.js", &md5_hex(body.as_bytes())[..16]);
-            let type_attr = if kind == "module" {
-                " type=\"module\""
-            } else {
-                ""
-            };
-            out.push_str(&rest[..start]);
-            out.push_str(&format!("<script{type_attr} src=\"/{name}\"></script>"));
-            files.push((name, body.to_string()));
+        if is_tag && attr_value(attrs, "src").is_none() && javascript && !body.trim().is_empty() {
+            scripts.push(body);
         }
-        rest = &rest[end..];
+        rest = &rest[body_start + close + "</script>".len()..];
     }
-    out.push_str(rest);
-    (out, files)
+    scripts
+}
+
+/// The CSP source that allows an inline script with this exact text: `'sha256-<base64>'`.
+pub fn script_hash_source(body: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+/// Checks that the site's CSP (`script-src`) allows every inline script of `page`; the error names
+/// the hash sources to add to `infra/templates/edge.yaml`.
+pub fn check_inline_scripts(page: &str, html: &str, csp: &str) -> Result<(), String> {
+    let script_src = csp
+        .split(';')
+        .map(str::trim)
+        .find(|directive| directive.starts_with("script-src"))
+        .unwrap_or_default();
+    let allowed: BTreeSet<&str> = script_src.split_whitespace().collect();
+    let missing: Vec<String> = inline_scripts(html)
+        .into_iter()
+        .map(script_hash_source)
+        .filter(|source| !allowed.contains(source.as_str()))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the site's CSP does not allow the inline scripts of {page} (Trunk.toml's pattern_script): \
+             add {} to script-src in {}",
+            missing.join(" "),
+            unishop_stack::site::EDGE_TEMPLATE
+        ))
+    }
 }
 
 pub(super) fn find_ci(haystack: &str, needle: &str) -> Option<usize> {
@@ -263,7 +287,8 @@ pub(super) fn build_plan(
     })?;
     let html = std::fs::read_to_string(index_path)
         .map_err(|e| format!("cannot read {}: {e}", index_path.display()))?;
-    let (html, boot_files) = externalize_inline_scripts(&html);
+    let csp = unishop_stack::site::content_security_policy(&repo_root())?;
+    check_inline_scripts("index.html", &html, &csp)?;
     std::fs::create_dir_all(staging)
         .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
     let write = |name: &str, bytes: &[u8]| -> Result<PathBuf, String> {
@@ -289,18 +314,9 @@ pub(super) fn build_plan(
             assets.push(object);
         }
     }
-    for (name, body) in &boot_files {
-        let path = write(name, body.as_bytes())?;
-        assets.push(Object::new(name.clone(), path, body.as_bytes())?);
-    }
     // Hashed files first, so nothing unhashed that might point at them goes out before them.
     assets.sort_by(|a, b| (!is_hashed(&a.key), &a.key).cmp(&(!is_hashed(&b.key), &b.key)));
-    let pages = std::iter::once(("index.html", html.as_str())).chain(
-        boot_files
-            .iter()
-            .map(|(name, body)| (name.as_str(), body.as_str())),
-    );
-    for (page, text) in pages {
+    for (page, text) in [("index.html", html.as_str())] {
         for key in referenced_keys(text) {
             if !assets.iter().any(|a| a.key == key) && !served_outside_dist(&key) {
                 return Err(format!(
@@ -420,27 +436,37 @@ mod tests {
     }
 
     #[test]
-    fn inline_module_script_moves_to_a_hashed_file() {
-        let html = "<head><script type=\"module\" nonce=\"x\">\nimport init from '/app-0123456789abcdef.js';\nawait init();\n</script>\
+    fn the_csp_must_allow_each_inline_script_by_its_hash() {
+        let html = "<head><script data-wasm=\"/a.wasm\">\nwindow.x = 1;\n</script><script type=\"module\">\nawait 1;\n</script>\
                     <script src=\"/keep.js\"></script><script type=\"application/ld+json\">{}</script></head>";
-        let (out, files) = externalize_inline_scripts(html);
-        assert_eq!(files.len(), 1);
-        let (name, body) = &files[0];
-        assert!(name.starts_with("boot-") && name.ends_with(".js") && is_hashed(name));
-        assert!(body.contains("import init"));
-        assert!(out.contains(&format!(
-            "<script type=\"module\" src=\"/{name}\"></script>"
-        )));
-        assert!(out.contains("<script src=\"/keep.js\"></script>"));
-        assert!(out.contains("application/ld+json"));
-        assert!(!out.contains("import init"));
-        // deterministic: same input, same file name
-        assert_eq!(externalize_inline_scripts(html).1[0].0, *name);
-        // nothing to do
-        let plain = "<html><body><p>x</p></body></html>";
         assert_eq!(
-            externalize_inline_scripts(plain),
-            (plain.to_string(), vec![])
+            inline_scripts(html),
+            vec!["\nwindow.x = 1;\n", "\nawait 1;\n"]
+        );
+        // Known answer: the SHA-256 of "alert('Hello, world.');" from the CSP specification.
+        assert_eq!(
+            script_hash_source("alert('Hello, world.');"),
+            "'sha256-qznLcsROx4GACP2dm0UCKCzCG+HiZ1guq6ZZDob/Tng='"
+        );
+        let both = format!(
+            "default-src 'self'; script-src 'self' {} {}; style-src 'self'",
+            script_hash_source("\nwindow.x = 1;\n"),
+            script_hash_source("\nawait 1;\n")
+        );
+        assert_eq!(check_inline_scripts("index.html", html, &both), Ok(()));
+        let one = format!(
+            "script-src 'self' {}; style-src {}",
+            script_hash_source("\nwindow.x = 1;\n"),
+            script_hash_source("\nawait 1;\n")
+        );
+        let error = check_inline_scripts("index.html", html, &one).expect_err("one is missing");
+        assert!(
+            error.contains(&script_hash_source("\nawait 1;\n")) && error.contains("edge.yaml"),
+            "{error}"
+        );
+        assert_eq!(
+            check_inline_scripts("x", "<p>no scripts</p>", "default-src 'self'"),
+            Ok(())
         );
     }
 

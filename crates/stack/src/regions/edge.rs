@@ -127,6 +127,8 @@ pub struct Edge {
     active: ActiveRegion,
     dist: PathBuf,
     config_json: String,
+    /// The site's CSP, sent with the site's files as CloudFront's response headers policy does.
+    content_security_policy: HeaderValue,
 }
 
 impl Edge {
@@ -142,6 +144,7 @@ impl Edge {
             active,
             dist,
             config_json: crate::site::config_json("/api", PRIMARY_REGION, "/api-standby"),
+            content_security_policy: site_csp()?,
         })
     }
 
@@ -194,17 +197,29 @@ async fn handle(State(edge): State<Arc<Edge>>, request: Request) -> Response {
         let region = edge.active.get();
         return send_or_fail(edge.origin(&region), &forward).await;
     }
-    if path == "/config.json" {
-        return (
+    let mut response = if path == "/config.json" {
+        (
             [
                 ("content-type", "application/json"),
                 ("cache-control", "no-cache"),
             ],
             edge.config_json.clone(),
         )
-            .into_response();
-    }
-    static_file(&edge.dist, &path, query.is_empty()).await
+            .into_response()
+    } else {
+        static_file(&edge.dist, &path, query.is_empty()).await
+    };
+    response.headers_mut().insert(
+        "content-security-policy",
+        edge.content_security_policy.clone(),
+    );
+    response
+}
+
+/// The CSP of `infra/templates/edge.yaml`, as a header value.
+fn site_csp() -> Result<HeaderValue, String> {
+    let csp = crate::site::content_security_policy(&crate::process::repo_root())?;
+    HeaderValue::from_str(&csp).map_err(|e| format!("the site's CSP is no header value: {e}"))
 }
 
 /// The path below `prefix` (`/api/x` -> `/x`), when the request is for that prefix.
