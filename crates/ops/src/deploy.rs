@@ -81,6 +81,14 @@ const GLOBAL_OUTPUTS: [&str; 7] = [
     "OriginSecretArn",
 ];
 
+/// The regional stacks' outputs the edge stack takes (origins, and the dashboard's names).
+const REGIONAL_OUTPUTS_FOR_EDGE: [&str; 4] = [
+    "SiteBucketRegionalDomainName",
+    "ApiDomainName",
+    "ApiFunctionName",
+    "DatabaseClusterIdentifier",
+];
+
 const RESUME: &str = "fix the cause, then re-run `cargo xtask deploy`: the steps before this one \
                       change nothing when nothing changed";
 
@@ -246,7 +254,7 @@ pub fn plan(inputs: &Inputs) -> Plan {
 
     let mut edge_inputs = Vec::new();
     for region in shop.regions() {
-        for key in ["SiteBucketRegionalDomainName", "ApiDomainName"] {
+        for key in REGIONAL_OUTPUTS_FOR_EDGE {
             edge_inputs.push(shop.read_regional(region, key));
         }
     }
@@ -280,6 +288,25 @@ pub fn plan(inputs: &Inputs) -> Plan {
         "OriginSecretArn={{{}}}",
         Shop::global_output("OriginSecretArn")
     )));
+    // The dashboard of both regions names each region's function, cluster and the global tables.
+    for (region, prefix) in [(primary, "Primary"), (standby, "Standby")] {
+        for key in ["ApiFunctionName", "DatabaseClusterIdentifier"] {
+            edge.args.push(Value::template(format!(
+                "{prefix}{key}={{{}}}",
+                Shop::regional_output(region, key)
+            )));
+        }
+    }
+    for key in ["CartsTableName", "OrdersTableName"] {
+        edge.args.push(Value::template(format!(
+            "{key}={{{}}}",
+            Shop::global_output(key)
+        )));
+    }
+    // The CloudFront 5xx alarm's topic.
+    if let Some(email) = &inputs.alarm_email {
+        edge.args.push(Value::text(format!("AlarmEmail={email}")));
+    }
     edge_inputs.push(edge);
     for key in ["DistributionId", "DistributionDomainName", "SiteUrl"] {
         edge_inputs.push(shop.read_edge(key));
@@ -429,11 +456,46 @@ mod tests {
         assert!(!calls[primary].contains("ApiReservedConcurrency"));
         assert!(calls[edge].contains("'StandbyApiDomainName=<us-west-1:ApiDomainName>'"));
         assert!(calls[edge].contains("'OriginSecretArn=<global:OriginSecretArn>'"));
+        for parameter in [
+            "'PrimaryApiFunctionName=<us-east-1:ApiFunctionName>'",
+            "'StandbyApiFunctionName=<us-west-1:ApiFunctionName>'",
+            "'PrimaryDatabaseClusterIdentifier=<us-east-1:DatabaseClusterIdentifier>'",
+            "'StandbyDatabaseClusterIdentifier=<us-west-1:DatabaseClusterIdentifier>'",
+            "'CartsTableName=<global:CartsTableName>'",
+            "'OrdersTableName=<global:OrdersTableName>'",
+        ] {
+            assert!(
+                calls[edge].contains(parameter),
+                "{parameter} in {}",
+                calls[edge]
+            );
+        }
+        assert!(!calls[edge].contains("AlarmEmail"));
         assert_eq!(
             calls[release],
             "cargo xtask release --primary-bucket '<us-east-1:SiteBucketName>' \
              --standby-bucket '<us-west-1:SiteBucketName>' --distribution '<edge:DistributionId>'"
         );
+    }
+
+    #[test]
+    fn the_alarm_email_reaches_both_regions_and_the_edge() {
+        let plan = plan(&Inputs {
+            alarm_email: Some("ops@example.com".to_string()),
+            ..Inputs::default()
+        });
+        let calls = plan.rendered_calls();
+        for stack in [
+            position(&plan, "IsPrimary=yes"),
+            position(&plan, "IsPrimary=no"),
+            position(&plan, "--stack-name unishop-edge --template-file"),
+        ] {
+            assert!(
+                calls[stack].contains("AlarmEmail=ops@example.com"),
+                "{}",
+                calls[stack]
+            );
+        }
     }
 
     #[test]
