@@ -132,6 +132,11 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
         return Err(format!("drill: a fault could not be applied: {error}"));
     }
 
+    // The accounts' replication lag as the Aurora stand-in measured it (its heartbeat), with the
+    // number of samples.
+    let accounts_lag = stack
+        .accounts()
+        .map(|accounts| (accounts.lag_samples().len(), accounts.lag_p99_ms()));
     // With replicated carts and orders, every region's copy once replication has caught up;
     // else the one store, read from one region directly (both share it).
     let replication = match &stack.global_tables {
@@ -233,6 +238,9 @@ pub fn drill(args: &DrillArgs) -> Result<(), String> {
     println!("drill: every action {}", actions.display());
     if let Some(replication_line) = replication_line {
         println!("{replication_line}");
+    }
+    if let Some((samples, p99)) = accounts_lag {
+        println!("drill: accounts replication samples={samples} replication_lag_p99_ms={p99:.0}");
     }
     println!("{line}");
     let missed = figures.missed();
