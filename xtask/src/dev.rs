@@ -123,6 +123,7 @@ pub fn dev_two_regions(store: StoreKind) -> Result<()> {
         api_log: None,
         store,
         replication_lag: None,
+        shared_carts: false,
     })?;
     let mut watch = Service::spawn(
         "trunk watch",

@@ -107,6 +107,9 @@ pub struct Options {
     /// The global tables' replication lag; `None`: [`REPLICATION_LAG_VARIABLE`] ms, else
     /// [`DEFAULT_LAG`].
     pub replication_lag: Option<std::time::Duration>,
+    /// Carts and orders in one moto_server both regions share, not replicated
+    /// ([`StoreServers::start_for_two_regions`]).
+    pub shared_carts: bool,
 }
 
 /// One region's API process.
@@ -289,6 +292,7 @@ impl TwoRegions {
                     &options.folder.join("stores"),
                     [PRIMARY_REGION, STANDBY_REGION],
                     runtime.handle(),
+                    options.shared_carts,
                 )?;
                 servers.migrate(&options.build.binary())?;
                 Some(servers)
@@ -430,6 +434,7 @@ pub fn serve_stack(
         api_log: None,
         store,
         replication_lag: None,
+        shared_carts: false,
     })?;
     let json = |s: &str| serde_json::Value::from(s).to_string();
     println!(
