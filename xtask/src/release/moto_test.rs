@@ -184,21 +184,7 @@ pub fn test_release_against_moto(repo_root: &Path) -> Result<(), String> {
 pub(super) fn moto_test_in(scratch: &Path) -> Result<usize, String> {
     let server = MotoServer::start(&scratch.join("moto_server.log"))?;
     println!("moto_server on {}", server.url);
-    let aws = Aws {
-        endpoint_url: Some(server.url.clone()),
-        env: vec![
-            ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
-            ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
-            ("AWS_CONFIG_FILE".into(), "/dev/null".into()),
-            ("AWS_SHARED_CREDENTIALS_FILE".into(), "/dev/null".into()),
-            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-        ],
-        env_remove: vec![
-            "AWS_PROFILE".into(),
-            "AWS_SESSION_TOKEN".into(),
-            "AWS_DEFAULT_PROFILE".into(),
-        ],
-    };
+    let aws = Aws::for_moto(&server.url);
     let primary = Bucket {
         name: "unishop-site-us-east-1".into(),
         region: "us-east-1".into(),

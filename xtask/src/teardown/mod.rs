@@ -127,13 +127,6 @@ mod tests {
         test_dry_run().expect("teardown dry run");
     }
 
-    /// Needs moto_server (`cargo xtask setup`); `cargo xtask test` runs it.
-    #[test]
-    #[ignore]
-    fn buckets_against_moto() {
-        test_against_moto(&std::env::temp_dir()).expect("against moto");
-    }
-
     #[test]
     fn only_the_stack_name_confirms() {
         assert!(confirmed("unishop-global\n", "unishop-global"));
